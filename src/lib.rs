@@ -1,0 +1,22 @@
+//! sepface: face detection and verification with depthwise separable convolutions and the
+//! triplet loss, after E. S. C. de Souza, "Face Verification with Depthwise Separable
+//! Convolutions and the Triplet Loss" (Universidade de São Paulo).
+//!
+//! The same code runs natively (burn's `flex` CPU backend, or `wgpu`/`cuda` with the features of
+//! those names) and in the browser (WebGPU, falling back to `flex` on wasm).
+//!
+//! - [`model`]: the detector and embedder networks, regular and separable.
+//! - [`loss`]: distances and the triplet loss with online semi-hard, batch-hard and batch-all
+//!   mining.
+//! - [`optim`]: the Adamax optimizer.
+//! - [`metrics`]: box and verification metrics.
+//! - [`boxes`]: normalised face boxes.
+
+pub mod boxes;
+pub mod error;
+pub mod loss;
+pub mod metrics;
+pub mod model;
+pub mod optim;
+
+pub use error::{Result, SepfaceError};

@@ -1,0 +1,202 @@
+//! The VGG-style convolution stack shared by the detector and the embedder: stages of
+//! 3x3 convolutions (regular or depthwise separable), each stage followed by 2x2 max-pooling.
+
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::norm::{BatchNorm, BatchNormConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::PaddingConfig2d;
+use burn::prelude::*;
+use burn::tensor::activation::{leaky_relu, relu};
+use serde::{Deserialize, Serialize};
+
+use super::separable::{SeparableConv2d, SeparableConv2dConfig};
+
+/// Kind of convolution a network is built from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConvKind {
+    /// A regular 3x3 convolution with bias.
+    Regular,
+    /// A depthwise 3x3 convolution followed by a pointwise 1x1 convolution with bias.
+    Separable,
+}
+
+/// Activation function applied after each convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Activation {
+    /// `max(0, x)`.
+    Relu,
+    /// `x` for positive inputs, `slope * x` otherwise.
+    LeakyRelu {
+        /// Slope of the negative part.
+        slope: f64,
+    },
+}
+
+impl Activation {
+    /// Applies the activation to `input`.
+    pub fn forward<const D: usize>(&self, input: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Relu => relu(input),
+            Activation::LeakyRelu { slope } => leaky_relu(input, *slope),
+        }
+    }
+}
+
+/// Configuration of a [`Backbone`].
+#[derive(Config, Debug)]
+pub struct BackboneConfig {
+    /// Side of the square input image in pixels.
+    pub input_size: usize,
+    /// Number of filters of every convolution in each stage.
+    pub filters: Vec<usize>,
+    /// Number of convolutions in each stage (same length as `filters`).
+    pub convs_per_stage: Vec<usize>,
+    /// Regular or depthwise separable convolutions.
+    pub conv: ConvKind,
+    /// Whether each convolution is followed by batch normalisation.
+    #[config(default = false)]
+    pub batch_norm: bool,
+    /// Activation after each convolution (after batch normalisation when enabled).
+    #[config(default = "Activation::Relu")]
+    pub activation: Activation,
+}
+
+impl BackboneConfig {
+    /// Returns `[channels, height, width]` of the backbone output.
+    pub fn output_shape(&self) -> [usize; 3] {
+        let side = self.input_size >> self.filters.len();
+        [self.filters.last().copied().unwrap_or(3), side, side]
+    }
+
+    /// Checks that the stages are consistent and the input survives every pooling step.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.filters.is_empty() || self.filters.len() != self.convs_per_stage.len() {
+            return Err(crate::SepfaceError::invalid(
+                "backbone stages",
+                format!("filters {:?}, convs_per_stage {:?}", self.filters, self.convs_per_stage),
+                "give one or more stages, with one convolution count per filter count",
+            ));
+        }
+        if self.filters.contains(&0) || self.convs_per_stage.contains(&0) {
+            return Err(crate::SepfaceError::invalid(
+                "backbone stages",
+                format!("filters {:?}, convs_per_stage {:?}", self.filters, self.convs_per_stage),
+                "every stage needs at least one convolution with at least one filter",
+            ));
+        }
+        if self.output_shape()[1] == 0 {
+            return Err(crate::SepfaceError::invalid(
+                "input_size",
+                self.input_size,
+                &format!("at least {} pixels for {} pooling stages", 1 << self.filters.len(), self.filters.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Initializes a [`Backbone`] on `device`.
+    pub fn init(&self, device: &Device) -> Backbone {
+        let mut channels_in = 3;
+        let mut stages = Vec::with_capacity(self.filters.len());
+        for (&filters, &convs) in self.filters.iter().zip(&self.convs_per_stage) {
+            let blocks = (0..convs)
+                .map(|index| {
+                    let block_in = if index == 0 { channels_in } else { filters };
+                    self.init_block(block_in, filters, device)
+                })
+                .collect();
+            stages.push(Stage { blocks });
+            channels_in = filters;
+        }
+        Backbone {
+            stages,
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            activation: self.activation,
+        }
+    }
+
+    fn init_block(&self, channels_in: usize, channels_out: usize, device: &Device) -> ConvBlock {
+        let conv = match self.conv {
+            ConvKind::Regular => ConvLayer::Regular(
+                Conv2dConfig::new([channels_in, channels_out], [3, 3])
+                    .with_padding(PaddingConfig2d::Same)
+                    .init(device),
+            ),
+            ConvKind::Separable => {
+                ConvLayer::Separable(SeparableConv2dConfig::new(channels_in, channels_out).init(device))
+            }
+        };
+        let norm = self
+            .batch_norm
+            .then(|| BatchNormConfig::new(channels_out).init(device));
+        ConvBlock { conv, norm }
+    }
+}
+
+/// A regular or a depthwise separable convolution.
+#[derive(Module, Debug)]
+pub enum ConvLayer {
+    /// A regular convolution.
+    Regular(Conv2d),
+    /// A depthwise separable convolution.
+    Separable(SeparableConv2d),
+}
+
+impl ConvLayer {
+    fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        match self {
+            ConvLayer::Regular(conv) => conv.forward(input),
+            ConvLayer::Separable(conv) => conv.forward(input),
+        }
+    }
+}
+
+/// One convolution with its optional batch normalisation.
+#[derive(Module, Debug)]
+pub struct ConvBlock {
+    /// The convolution.
+    pub conv: ConvLayer,
+    /// Batch normalisation after the convolution, if configured.
+    pub norm: Option<BatchNorm>,
+}
+
+/// Convolutions that run at one resolution, before a pooling step.
+#[derive(Module, Debug)]
+pub struct Stage {
+    /// The convolutions of this stage, in order.
+    pub blocks: Vec<ConvBlock>,
+}
+
+/// Stages of convolutions, each followed by 2x2 max-pooling with stride 2.
+#[derive(Module, Debug)]
+pub struct Backbone {
+    /// The stages, from the input side.
+    pub stages: Vec<Stage>,
+    /// The pooling applied after every stage.
+    pub pool: MaxPool2d,
+    /// The activation applied after every convolution.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl Backbone {
+    /// Runs the convolution stages.
+    ///
+    /// # Shapes
+    /// - input: `[batch, 3, size, size]`
+    /// - output: `[batch, filters.last(), size / 2^stages, size / 2^stages]`
+    pub fn forward(&self, input: Tensor<4>) -> Tensor<4> {
+        let mut x = input;
+        for stage in &self.stages {
+            for block in &stage.blocks {
+                x = block.conv.forward(x); // [batch, filters, h, w]
+                if let Some(norm) = &block.norm {
+                    x = norm.forward(x);
+                }
+                x = self.activation.forward(x);
+            }
+            x = self.pool.forward(x); // [batch, filters, h / 2, w / 2]
+        }
+        x
+    }
+}

@@ -1,0 +1,5 @@
+//! Optimizers missing from burn.
+
+pub mod adamax;
+
+pub use adamax::{Adamax, AdamaxConfig, AdamaxState};
