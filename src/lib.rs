@@ -11,6 +11,10 @@
 //! - [`optim`]: the Adamax optimizer.
 //! - [`metrics`]: box and verification metrics.
 //! - [`boxes`]: normalised face boxes.
+//! - [`preprocess`]: decoding, cropping and resizing images into tensors.
+//! - [`weights`]: weights files with their architecture, settings and checksum.
+//! - [`sampler`]: P x K identity batches for the triplet loss.
+//! - [`verify`]: the detect, crop, embed and compare pipeline.
 
 pub mod boxes;
 pub mod error;
@@ -18,5 +22,12 @@ pub mod loss;
 pub mod metrics;
 pub mod model;
 pub mod optim;
+pub mod preprocess;
+pub mod sampler;
+pub mod verify;
+pub mod weights;
 
 pub use error::{Result, SepfaceError};
+
+pub use boxes::FaceBox;
+pub use verify::{Enrollment, FaceDetection, Verification, Verifier, VerifySettings};

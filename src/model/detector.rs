@@ -18,6 +18,10 @@ pub struct DetectorConfig {
     /// Dropout rate after each hidden dense layer.
     #[config(default = 0.3)]
     pub dropout: f64,
+    /// Whether the network also outputs a face-presence logit, trained on images with and
+    /// without a face. The paper's detectors have no such output.
+    #[config(default = false)]
+    pub presence: bool,
 }
 
 impl DetectorConfig {
@@ -39,7 +43,7 @@ impl DetectorConfig {
         let backbone = BackboneConfig::new(96, vec![16, 32, 64, 96, 128], vec![1, 2, 2, 2, 2], ConvKind::Separable)
             .with_batch_norm(true)
             .with_activation(Activation::LeakyRelu { slope: 0.1 });
-        Self::new(backbone, vec![64]).with_dropout(0.1)
+        Self::new(backbone, vec![64]).with_dropout(0.1).with_presence(true)
     }
 
     /// Looks up a named configuration: `paper_regular`, `paper_separable` or `web`.
@@ -74,7 +78,7 @@ impl DetectorConfig {
             backbone: self.backbone.init(device),
             hidden,
             dropout: DropoutConfig::new(self.dropout).init(),
-            output: LinearConfig::new(width_in, 4).init(device),
+            output: LinearConfig::new(width_in, if self.presence { 5 } else { 4 }).init(device),
         }
     }
 }
@@ -88,24 +92,37 @@ pub struct Detector {
     pub hidden: Vec<Linear>,
     /// Dropout after each hidden dense layer.
     pub dropout: Dropout,
-    /// The final dense layer with 4 outputs.
+    /// The final dense layer: 4 box edges, then the presence logit if configured.
     pub output: Linear,
 }
 
+/// What the detector predicts for a batch.
+#[derive(Debug, Clone)]
+pub struct DetectorOutput {
+    /// `[batch, 4]`: the edges `[left, top, right, bottom]` divided by the image width (left,
+    /// right) and height (top, bottom), each in [0, 1].
+    pub boxes: Tensor<2>,
+    /// `[batch, 1]`: logit of "the image shows a face", when the network has that output.
+    pub presence: Option<Tensor<2>>,
+}
+
 impl Detector {
-    /// Predicts a box per image.
+    /// Predicts a box (and a presence logit, if configured) per image.
     ///
     /// # Shapes
     /// - images: `[batch, 3, size, size]`, RGB in [0, 1]
-    /// - output: `[batch, 4]`, the edges `[left, top, right, bottom]` divided by the image
-    ///   width (left, right) and height (top, bottom), each in [0, 1]
-    pub fn forward(&self, images: Tensor<4>) -> Tensor<2> {
+    /// - output: boxes `[batch, 4]`, presence `[batch, 1]`
+    pub fn forward(&self, images: Tensor<4>) -> DetectorOutput {
         let x = self.backbone.forward(images); // [batch, channels, h, w]
         let mut x: Tensor<2> = x.flatten(1, 3); // [batch, channels * h * w]
         for layer in &self.hidden {
             x = self.dropout.forward(relu(layer.forward(x))); // [batch, width]
         }
-        sigmoid(self.output.forward(x)) // [batch, 4]
+        let x = self.output.forward(x); // [batch, 4] or [batch, 5]
+        let [batch, outputs] = x.dims();
+        let boxes = sigmoid(x.clone().slice([0..batch, 0..4])); // [batch, 4]
+        let presence = (outputs == 5).then(|| x.slice([0..batch, 4..5])); // [batch, 1]
+        DetectorOutput { boxes, presence }
     }
 }
 
@@ -153,7 +170,9 @@ mod tests {
         let model = config.init(&device);
         let size = config.input_size();
         let images = Tensor::<4>::random([2, 3, size, size], burn::tensor::Distribution::Default, &device);
-        let boxes = model.valid().forward(images);
+        let output = model.valid().forward(images);
+        assert_eq!(output.presence.map(|p| p.dims()), Some([2, 1]));
+        let boxes = output.boxes;
         assert_eq!(boxes.dims(), [2, 4]);
         let values = boxes.into_data().try_to_vec::<f32>().expect("f32 output");
         assert!(values.iter().all(|v| (0.0..=1.0).contains(v)), "{values:?}");

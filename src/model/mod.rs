@@ -7,6 +7,6 @@ pub mod embedder;
 pub mod separable;
 
 pub use backbone::{Activation, Backbone, BackboneConfig, ConvKind};
-pub use detector::{Detector, DetectorConfig};
+pub use detector::{Detector, DetectorConfig, DetectorOutput};
 pub use embedder::{Embedder, EmbedderConfig, Pooling, l2_normalize};
 pub use separable::{SeparableConv2d, SeparableConv2dConfig};

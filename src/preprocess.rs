@@ -1,0 +1,278 @@
+//! Image decoding and preprocessing: decode JPEG, PNG, WebP or GIF with a pixel limit, apply the
+//! EXIF orientation, convert to 8-bit RGB, crop faces, resize and turn images into tensors of
+//! RGB values divided by 255.
+
+use std::io::Cursor;
+
+use burn::prelude::*;
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, RgbaImage};
+
+use crate::boxes::FaceBox;
+use crate::{Result, SepfaceError};
+
+/// Largest image accepted by [`decode_image`], in pixels: 64 megapixels, above the largest
+/// CelebA in-the-wild photo (5,616 px wide) and any phone camera's full resolution.
+pub const MAX_PIXELS: u64 = 64_000_000;
+
+/// Resampling used to fit an image to a network's input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resize {
+    /// Bilinear (triangle filter), used for the detector.
+    Bilinear,
+    /// Bicubic (Catmull-Rom), used for the embedder.
+    Bicubic,
+}
+
+impl Resize {
+    fn filter(self) -> FilterType {
+        match self {
+            Resize::Bilinear => FilterType::Triangle,
+            Resize::Bicubic => FilterType::CatmullRom,
+        }
+    }
+}
+
+/// Decodes an image file's bytes into 8-bit RGB, upright.
+///
+/// Grayscale, 16-bit and RGBA images are converted to 8-bit RGB; transparent pixels are blended
+/// over white. Animated GIFs give their first frame. `source_name` labels the input in errors.
+///
+/// # Errors
+/// [`SepfaceError::EmptyImage`] for no bytes, [`SepfaceError::ImageTooLarge`] when the header
+/// claims more than [`MAX_PIXELS`] (checked before any pixel buffer is allocated), and
+/// [`SepfaceError::Decode`] for an unknown format or damaged data.
+pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
+    if bytes.is_empty() {
+        return Err(SepfaceError::EmptyImage {
+            source_name: source_name.to_string(),
+        });
+    }
+    let decode_error = |reason: String| SepfaceError::Decode {
+        source_name: source_name.to_string(),
+        reason,
+    };
+    let mut reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|error| decode_error(error.to_string()))?;
+    if reader.format().is_none() {
+        return Err(decode_error("the data is not a JPEG, PNG, WebP or GIF image".into()));
+    }
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_PIXELS * 8);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|error| decode_error(error.to_string()))?;
+    let (width, height) = decoder.dimensions();
+    if width as u64 * height as u64 > MAX_PIXELS {
+        return Err(SepfaceError::ImageTooLarge {
+            source_name: source_name.to_string(),
+            width,
+            height,
+            max_pixels: MAX_PIXELS,
+        });
+    }
+    let orientation = decoder.orientation().ok();
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|error| decode_error(error.to_string()))?;
+    if let Some(orientation) = orientation {
+        image.apply_orientation(orientation);
+    }
+    Ok(to_rgb(image))
+}
+
+/// Converts any decoded image to 8-bit RGB, blending transparency over white.
+fn to_rgb(image: DynamicImage) -> RgbImage {
+    if !image.color().has_alpha() {
+        return image.to_rgb8();
+    }
+    let rgba: RgbaImage = image.to_rgba8();
+    RgbImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let [r, g, b, a] = rgba.get_pixel(x, y).0;
+        let alpha = a as u32;
+        let blend = |channel: u8| ((channel as u32 * alpha + 255 * (255 - alpha) + 127) / 255) as u8;
+        image::Rgb([blend(r), blend(g), blend(b)])
+    })
+}
+
+/// Builds an RGB image from tightly packed RGBA bytes, such as a canvas's `ImageData`.
+pub fn rgb_from_rgba(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage> {
+    let expected = width as usize * height as usize * 4;
+    if rgba.len() != expected || expected == 0 {
+        return Err(SepfaceError::ShapeMismatch {
+            what: "RGBA frame".into(),
+            expected: format!("{width}x{height}x4 = {expected} bytes, more than 0"),
+            actual: format!("{} bytes", rgba.len()),
+        });
+    }
+    let buffer = RgbaImage::from_raw(width, height, rgba.to_vec()).ok_or_else(|| SepfaceError::ShapeMismatch {
+        what: "RGBA frame".into(),
+        expected: format!("{expected} bytes"),
+        actual: format!("{} bytes", rgba.len()),
+    })?;
+    Ok(to_rgb(DynamicImage::ImageRgba8(buffer)))
+}
+
+/// Crops `face` grown by `margin` (a fraction of the box's width and height on each side),
+/// clamped to the image.
+///
+/// # Errors
+/// [`SepfaceError::EmptyRegion`] when the clamped box has no pixels.
+pub fn crop_face(image: &RgbImage, face: &FaceBox, margin: f32) -> Result<RgbImage> {
+    let (x, y, width, height) = face.expand(margin).to_pixel_rect(image.width(), image.height());
+    if width == 0 || height == 0 {
+        return Err(SepfaceError::EmptyRegion {
+            what: format!("face crop {face:?} of a {}x{} image", image.width(), image.height()),
+            width,
+            height,
+            hint: "The box lies outside the image or has no area; check the detection or the annotation".into(),
+        });
+    }
+    Ok(image::imageops::crop_imm(image, x, y, width, height).to_image())
+}
+
+/// Crops the central square of `fraction` times the shorter side, for pipelines without a
+/// detector (such as aligned datasets).
+pub fn center_box(width: u32, height: u32, fraction: f32) -> FaceBox {
+    let side = width.min(height) as f32 * fraction.clamp(0.0, 1.0);
+    let (cx, cy) = (width as f32 / 2.0, height as f32 / 2.0);
+    FaceBox::from_pixels(cx - side / 2.0, cy - side / 2.0, cx + side / 2.0, cy + side / 2.0, width, height)
+}
+
+/// Resizes `image` to `size x size` and appends its pixels, channel-major and divided by 255, to
+/// `out`.
+pub fn push_chw(image: &RgbImage, size: usize, resize: Resize, out: &mut Vec<f32>) {
+    let resized = image::imageops::resize(image, size as u32, size as u32, resize.filter());
+    let start = out.len();
+    out.resize(start + 3 * size * size, 0.0);
+    let plane = size * size;
+    for (index, pixel) in resized.pixels().enumerate() {
+        for channel in 0..3 {
+            out[start + channel * plane + index] = pixel.0[channel] as f32 / 255.0;
+        }
+    }
+}
+
+/// Turns images into one `[batch, 3, size, size]` tensor of RGB values in [0, 1].
+///
+/// # Errors
+/// [`SepfaceError::EmptyRegion`] for an image without pixels, or an empty batch.
+pub fn images_to_tensor(images: &[&RgbImage], size: usize, resize: Resize, device: &Device) -> Result<Tensor<4>> {
+    if images.is_empty() {
+        return Err(SepfaceError::EmptyRegion {
+            what: "image batch".into(),
+            width: 0,
+            height: 0,
+            hint: "Pass at least one image".into(),
+        });
+    }
+    let mut values = Vec::with_capacity(images.len() * 3 * size * size);
+    for image in images {
+        if image.width() == 0 || image.height() == 0 {
+            return Err(SepfaceError::EmptyRegion {
+                what: "image".into(),
+                width: image.width(),
+                height: image.height(),
+                hint: "Use an image with at least one pixel".into(),
+            });
+        }
+        push_chw(image, size, resize, &mut values);
+    }
+    let data = TensorData::new(values, [images.len(), 3, size, size]);
+    Ok(Tensor::from_data(data, device))
+}
+
+/// Side of the square a crop is resized to before [`sharpness`] measures it, so the measure does
+/// not depend on the crop's resolution.
+const SHARPNESS_SIZE: u32 = 64;
+
+/// Measures focus as the variance of the Laplacian of the grayscale image (Pech-Pacheco et al.,
+/// ICPR 2000), after resizing to 64x64 pixels, with gray levels in [0, 255]. Sharp faces score in
+/// the hundreds; heavily blurred ones under about 20.
+pub fn sharpness(image: &RgbImage) -> f32 {
+    let gray = image::imageops::grayscale(image);
+    let gray = image::imageops::resize(&gray, SHARPNESS_SIZE, SHARPNESS_SIZE, FilterType::Triangle);
+    let at = |x: u32, y: u32| gray.get_pixel(x, y).0[0] as f32;
+    let mut responses = Vec::with_capacity((SHARPNESS_SIZE * SHARPNESS_SIZE) as usize);
+    for y in 1..SHARPNESS_SIZE - 1 {
+        for x in 1..SHARPNESS_SIZE - 1 {
+            responses.push(at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1) - 4.0 * at(x, y));
+        }
+    }
+    let mean = responses.iter().sum::<f32>() / responses.len() as f32;
+    responses.iter().map(|r| (r - mean).powi(2)).sum::<f32>() / responses.len() as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn encode(image: DynamicImage, format: image::ImageFormat) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        image.write_to(&mut Cursor::new(&mut bytes), format).expect("encode");
+        bytes
+    }
+
+    #[test]
+    fn empty_and_garbage_bytes_are_errors() {
+        assert!(matches!(decode_image(&[], "empty.jpg"), Err(SepfaceError::EmptyImage { .. })));
+        let error = decode_image(b"this is a text file", "notes.jpg").expect_err("not an image");
+        assert!(matches!(error, SepfaceError::Decode { .. }));
+        assert!(error.to_string().contains("notes.jpg"), "{error}");
+    }
+
+    #[test]
+    fn transparent_pixels_become_white() {
+        let rgba = RgbaImage::from_pixel(2, 1, image::Rgba([0, 0, 0, 0]));
+        let png = encode(DynamicImage::ImageRgba8(rgba), image::ImageFormat::Png);
+        let rgb = decode_image(&png, "clear.png").expect("valid png");
+        assert_eq!(rgb.get_pixel(0, 0).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn sixteen_bit_gray_becomes_rgb() {
+        let gray = image::ImageBuffer::<image::Luma<u16>, Vec<u16>>::from_pixel(3, 2, image::Luma([65535]));
+        let png = encode(DynamicImage::ImageLuma16(gray), image::ImageFormat::Png);
+        let rgb = decode_image(&png, "gray16.png").expect("valid png");
+        assert_eq!(rgb.dimensions(), (3, 2));
+        assert_eq!(rgb.get_pixel(2, 1).0, [255, 255, 255]);
+    }
+
+    #[test]
+    fn crop_outside_image_is_an_error() {
+        let image = RgbImage::new(10, 10);
+        let outside = FaceBox::new(1.2, 1.2, 1.5, 1.5);
+        assert!(matches!(crop_face(&image, &outside, 0.0), Err(SepfaceError::EmptyRegion { .. })));
+        let crop = crop_face(&image, &FaceBox::new(0.8, 0.8, 1.4, 1.4), 0.0).expect("clamped crop");
+        assert_eq!(crop.dimensions(), (2, 2));
+    }
+
+    #[test]
+    fn tensor_is_channel_major_in_unit_range() {
+        let image = RgbImage::from_pixel(4, 4, image::Rgb([255, 0, 51]));
+        let tensor = images_to_tensor(&[&image], 2, Resize::Bilinear, &Device::flex()).expect("one image");
+        assert_eq!(tensor.dims(), [1, 3, 2, 2]);
+        let values = tensor.into_data().try_to_vec::<f32>().expect("f32");
+        assert_eq!(&values[0..4], &[1.0; 4]);
+        assert_eq!(&values[4..8], &[0.0; 4]);
+        assert!((values[8] - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn blur_lowers_sharpness() {
+        let checkerboard = RgbImage::from_fn(64, 64, |x, y| {
+            let value = if (x / 4 + y / 4) % 2 == 0 { 255 } else { 0 };
+            image::Rgb([value; 3])
+        });
+        let blurred = image::imageops::blur(&checkerboard, 6.0);
+        let flat = RgbImage::from_pixel(64, 64, image::Rgb([128; 3]));
+        assert!(sharpness(&checkerboard) > 1000.0, "{}", sharpness(&checkerboard));
+        assert!(sharpness(&blurred) < sharpness(&checkerboard) / 10.0);
+        assert_eq!(sharpness(&flat), 0.0);
+    }
+
+    #[test]
+    fn rgba_frame_length_is_checked() {
+        assert!(rgb_from_rgba(&[0; 15], 2, 2).is_err());
+        let frame = rgb_from_rgba(&[10, 20, 30, 255].repeat(4), 2, 2).expect("2x2 frame");
+        assert_eq!(frame.get_pixel(1, 1).0, [10, 20, 30]);
+    }
+}

@@ -1,0 +1,306 @@
+//! The verify pipeline shared by the browser and the command line: detect the face, crop it,
+//! embed it, and compare the distance to an enrolled embedding with a threshold.
+//!
+//! Every method that reads a tensor back is async, because WebGPU allows only async reads;
+//! natively, wrap calls in `pollster::block_on`.
+
+use burn::prelude::*;
+use image::RgbImage;
+use serde::{Deserialize, Serialize};
+
+use crate::boxes::FaceBox;
+use crate::loss::Distance;
+use crate::model::{Detector, DetectorConfig, Embedder, EmbedderConfig};
+use crate::preprocess::{Resize, crop_face, images_to_tensor, sharpness};
+use crate::weights::Weights;
+use crate::{Result, SepfaceError};
+
+/// Thresholds and margins of the pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VerifySettings {
+    /// Distance below which two faces are the same person.
+    pub threshold: f32,
+    /// The distance between embeddings.
+    pub distance: Distance,
+    /// Margin added around the detected box before cropping, as a fraction of its width and
+    /// height on each side.
+    pub crop_margin: f32,
+    /// Smallest accepted face: the shorter side of the detected box, in pixels.
+    pub min_face_pixels: u32,
+    /// Smallest accepted face-presence probability, for detectors with a presence output.
+    pub min_presence: f32,
+    /// Smallest accepted [`sharpness`] of an enrollment crop.
+    pub min_sharpness: f32,
+}
+
+impl Default for VerifySettings {
+    fn default() -> Self {
+        Self {
+            threshold: 1.0,
+            distance: Distance::SquaredEuclidean,
+            crop_margin: 0.1,
+            min_face_pixels: 32,
+            min_presence: 0.5,
+            min_sharpness: 15.0,
+        }
+    }
+}
+
+/// A detected face.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceDetection {
+    /// The box, normalised by the image size.
+    pub face_box: FaceBox,
+    /// Probability that the image shows a face, when the detector predicts it.
+    pub presence: Option<f32>,
+}
+
+/// The embedding of one person, from one or several photos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Enrollment {
+    /// Mean of the photos' embeddings, L2-normalised again.
+    pub embedding: Vec<f32>,
+    /// Number of photos averaged.
+    pub photos: usize,
+    /// Checksum of the embedder weights that made it; embeddings of other weights are not
+    /// comparable.
+    pub embedder: String,
+}
+
+/// The result of comparing a face with an enrollment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    /// Where the face was found.
+    pub face_box: FaceBox,
+    /// Distance between the face's embedding and the enrollment.
+    pub distance: f32,
+    /// The threshold applied.
+    pub threshold: f32,
+    /// Whether `distance < threshold`: the same person.
+    pub is_match: bool,
+}
+
+/// A detector and an embedder with the settings that tie them together.
+#[derive(Debug, Clone)]
+pub struct Verifier {
+    detector: Detector,
+    detector_config: DetectorConfig,
+    embedder: Embedder,
+    embedder_config: EmbedderConfig,
+    embedder_id: String,
+    settings: VerifySettings,
+    device: Device,
+}
+
+/// Reads a float tensor back to the host.
+pub async fn read_floats<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>> {
+    let device = tensor.device();
+    let data = tensor.into_data_async().await.map_err(|error| SepfaceError::Readback {
+        what: what.to_string(),
+        backend: format!("{device:?}"),
+        reason: format!("{error:?}"),
+    })?;
+    data.try_to_vec::<f32>().map_err(|error| SepfaceError::Readback {
+        what: what.to_string(),
+        backend: format!("{device:?}"),
+        reason: format!("{error:?}"),
+    })
+}
+
+impl Verifier {
+    /// Builds a verifier; the threshold, distance and crop margin come from the embedder's
+    /// weights file where it stores them.
+    pub fn new(detector: Weights<Detector>, embedder: Weights<Embedder>, device: &Device) -> Self {
+        let defaults = VerifySettings::default();
+        let settings = VerifySettings {
+            threshold: embedder.info.threshold.unwrap_or(defaults.threshold),
+            distance: embedder.info.distance.unwrap_or(defaults.distance),
+            crop_margin: embedder.info.crop_margin.unwrap_or(defaults.crop_margin),
+            ..defaults
+        };
+        Self {
+            detector: detector.model.valid().to_device(device),
+            detector_config: detector.config,
+            embedder: embedder.model.valid().to_device(device),
+            embedder_config: embedder.config,
+            embedder_id: embedder.checksum,
+            settings,
+            device: device.clone(),
+        }
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> &VerifySettings {
+        &self.settings
+    }
+
+    /// Replaces the settings.
+    pub fn set_settings(&mut self, settings: VerifySettings) {
+        self.settings = settings;
+    }
+
+    /// Replaces the embedder, for example after fine-tuning; old enrollments stop matching it.
+    pub fn set_embedder(&mut self, embedder: Embedder, embedder_id: String) {
+        self.embedder = embedder.valid().to_device(&self.device);
+        self.embedder_id = embedder_id;
+    }
+
+    /// The embedder and its config.
+    pub fn embedder(&self) -> (&Embedder, &EmbedderConfig) {
+        (&self.embedder, &self.embedder_config)
+    }
+
+    /// The device the networks run on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Finds the face in `image`.
+    ///
+    /// # Errors
+    /// [`SepfaceError::NoFace`] when the detector says there is no face, or its box has no
+    /// area or is smaller than `min_face_pixels`.
+    pub async fn detect(&self, image: &RgbImage, source_name: &str) -> Result<FaceDetection> {
+        let size = self.detector_config.input_size();
+        let input = images_to_tensor(&[image], size, Resize::Bilinear, &self.device)?;
+        let output = self.detector.forward(input);
+        let edges = read_floats(output.boxes, "detector boxes").await?;
+        let presence = match output.presence {
+            Some(logit) => Some(read_floats(burn::tensor::activation::sigmoid(logit), "face presence").await?[0]),
+            None => None,
+        };
+        let face_box = FaceBox::from_edges([edges[0], edges[1], edges[2], edges[3]]);
+        self.check_detection(image, face_box, presence, source_name)?;
+        Ok(FaceDetection { face_box, presence })
+    }
+
+    fn check_detection(&self, image: &RgbImage, face_box: FaceBox, presence: Option<f32>, source_name: &str) -> Result<()> {
+        let no_face = |reason: String| SepfaceError::NoFace {
+            source_name: source_name.to_string(),
+            reason,
+        };
+        if let Some(probability) = presence.filter(|p| !(*p >= self.settings.min_presence)) {
+            return Err(no_face(format!(
+                "the detector's face probability is {probability:.2}, under {:.2}",
+                self.settings.min_presence
+            )));
+        }
+        if !face_box.is_valid() {
+            return Err(no_face(format!("the detected box {face_box:?} has no area")));
+        }
+        let (_, _, width, height) = face_box.to_pixel_rect(image.width(), image.height());
+        if width.min(height) < self.settings.min_face_pixels {
+            return Err(no_face(format!(
+                "the face is {width}x{height} pixels, smaller than {} pixels; move closer or use a larger photo",
+                self.settings.min_face_pixels
+            )));
+        }
+        Ok(())
+    }
+
+    /// Embeds the face inside `face_box` of `image` into a unit vector.
+    ///
+    /// # Errors
+    /// [`SepfaceError::EmptyRegion`] for a box outside the image, and
+    /// [`SepfaceError::NotFinite`] when the embedder returns NaN or infinity.
+    pub async fn embed(&self, image: &RgbImage, face_box: &FaceBox) -> Result<Vec<f32>> {
+        let crop = crop_face(image, face_box, self.settings.crop_margin)?;
+        self.embed_crop(&crop).await
+    }
+
+    /// Embeds an already cropped face.
+    pub async fn embed_crop(&self, crop: &RgbImage) -> Result<Vec<f32>> {
+        let size = self.embedder_config.input_size();
+        let input = images_to_tensor(&[crop], size, Resize::Bicubic, &self.device)?;
+        let embedding = read_floats(self.embedder.forward(input), "embedding").await?;
+        if embedding.iter().any(|value| !value.is_finite()) {
+            return Err(SepfaceError::NotFinite {
+                what: "the face embedding".into(),
+                hint: "The embedder weights are damaged or diverged; load the shipped weights again".into(),
+            });
+        }
+        Ok(embedding)
+    }
+
+    /// Detects, checks and embeds the face of one enrollment photo.
+    ///
+    /// # Errors
+    /// Those of [`detect`](Self::detect), and [`SepfaceError::NoFace`] when the crop is too
+    /// blurred (its [`sharpness`] is under `min_sharpness`).
+    pub async fn enroll_photo(&self, image: &RgbImage, source_name: &str) -> Result<(FaceDetection, Vec<f32>)> {
+        let detection = self.detect(image, source_name).await?;
+        let crop = crop_face(image, &detection.face_box, self.settings.crop_margin)?;
+        let focus = sharpness(&crop);
+        if focus < self.settings.min_sharpness {
+            return Err(SepfaceError::NoFace {
+                source_name: source_name.to_string(),
+                reason: format!(
+                    "the face is too blurred (sharpness {focus:.1}, under {:.1}); use a sharper photo",
+                    self.settings.min_sharpness
+                ),
+            });
+        }
+        Ok((detection, self.embed_crop(&crop).await?))
+    }
+
+    /// Enrolls one person from one or several photos: embeds each face, averages the
+    /// embeddings and normalises the mean again.
+    ///
+    /// # Errors
+    /// [`SepfaceError::InvalidArgument`] for no photos, and the first photo's error otherwise.
+    pub async fn enroll(&self, photos: &[(&str, &RgbImage)]) -> Result<Enrollment> {
+        if photos.is_empty() {
+            return Err(SepfaceError::invalid("enrollment photos", 0, "at least one photo of the person"));
+        }
+        let mut embeddings = Vec::with_capacity(photos.len());
+        for (name, image) in photos {
+            embeddings.push(self.enroll_photo(image, name).await?.1);
+        }
+        Ok(self.enrollment_from(&embeddings))
+    }
+
+    /// Averages embeddings into an [`Enrollment`] for the current embedder.
+    pub fn enrollment_from(&self, embeddings: &[Vec<f32>]) -> Enrollment {
+        let dim = embeddings.first().map_or(0, Vec::len);
+        let mut mean = vec![0f32; dim];
+        for embedding in embeddings {
+            for (sum, value) in mean.iter_mut().zip(embedding) {
+                *sum += value;
+            }
+        }
+        let norm = mean.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        Enrollment {
+            embedding: mean.iter().map(|v| v / norm).collect(),
+            photos: embeddings.len(),
+            embedder: self.embedder_id.clone(),
+        }
+    }
+
+    /// Compares the face in `image` with `enrollment`.
+    ///
+    /// # Errors
+    /// Those of [`detect`](Self::detect) and [`embed`](Self::embed), and
+    /// [`SepfaceError::InvalidArgument`] when the enrollment came from other embedder weights.
+    pub async fn verify(&self, enrollment: &Enrollment, image: &RgbImage, source_name: &str) -> Result<Verification> {
+        if enrollment.embedder != self.embedder_id {
+            return Err(SepfaceError::invalid(
+                "enrollment",
+                format!("made with embedder {}", short_id(&enrollment.embedder)),
+                &format!("an enrollment made with the current embedder {}; enroll again", short_id(&self.embedder_id)),
+            ));
+        }
+        let detection = self.detect(image, source_name).await?;
+        let embedding = self.embed(image, &detection.face_box).await?;
+        let distance = self.settings.distance.between(&enrollment.embedding, &embedding);
+        Ok(Verification {
+            face_box: detection.face_box,
+            distance,
+            threshold: self.settings.threshold,
+            is_match: distance < self.settings.threshold,
+        })
+    }
+}
+
+fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
