@@ -11,12 +11,14 @@
 //! - [`optim`]: the Adamax optimizer.
 //! - [`metrics`]: box and verification metrics.
 //! - [`boxes`]: normalised face boxes.
+//! - [`datasets`]: readers for CelebA, CUHK CNN_FacePoint, LFW and folders of photos.
 //! - [`preprocess`]: decoding, cropping and resizing images into tensors.
 //! - [`weights`]: weights files with their architecture, settings and checksum.
 //! - [`sampler`]: P x K identity batches for the triplet loss.
 //! - [`verify`]: the detect, crop, embed and compare pipeline.
 
 pub mod boxes;
+pub mod datasets;
 pub mod error;
 pub mod loss;
 pub mod metrics;
