@@ -16,6 +16,7 @@
 //! - [`weights`]: weights files with their architecture, settings and checksum.
 //! - [`sampler`]: P x K identity batches for the triplet loss.
 //! - [`verify`]: the detect, crop, embed and compare pipeline.
+//! - `train` (feature `train`): native training, evaluation and reports.
 
 pub mod boxes;
 pub mod datasets;
@@ -26,6 +27,8 @@ pub mod model;
 pub mod optim;
 pub mod preprocess;
 pub mod sampler;
+#[cfg(feature = "train")]
+pub mod train;
 pub mod verify;
 pub mod weights;
 

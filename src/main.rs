@@ -1,0 +1,43 @@
+//! The sepface command line: verify two photos, detect a face, and (with the `train` feature)
+//! train, evaluate and sweep the networks on real datasets.
+
+mod cli;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Face detection and verification with depthwise separable CNNs and the triplet loss.
+#[derive(Parser, Debug)]
+#[command(name = "sepface", version, about)]
+struct Args {
+    /// Compute backend: flex (CPU), wgpu (GPU, with the wgpu feature) or cuda (with the cuda feature).
+    #[arg(long, global = true, default_value = "flex")]
+    backend: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Say whether two photos show the same person.
+    Verify(cli::inference::VerifyArgs),
+    /// Find the face in a photo and print its box.
+    Detect(cli::inference::DetectArgs),
+    /// Train the detector or the embedder.
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Train(cli::train::TrainCommand),
+}
+
+fn main() -> Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let args = Args::parse();
+    let device = cli::device(&args.backend)?;
+    match args.command {
+        Command::Verify(verify) => cli::inference::verify(verify, &device),
+        Command::Detect(detect) => cli::inference::detect(detect, &device),
+        #[cfg(feature = "train")]
+        Command::Train(train) => cli::train::run(train, &device),
+    }
+}
