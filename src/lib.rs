@@ -11,16 +11,23 @@
 //! - [`optim`]: the Adamax optimizer.
 //! - [`metrics`]: box and verification metrics.
 //! - [`boxes`]: normalised face boxes.
+//! - [`augment`], [`faces`]: augmentation and face crops for training, shared by the native
+//!   trainer and in-browser fine-tuning.
 //! - [`datasets`]: readers for CelebA, CUHK CNN_FacePoint, LFW and folders of photos.
 //! - [`preprocess`]: decoding, cropping and resizing images into tensors.
 //! - [`weights`]: weights files with their architecture, settings and checksum.
 //! - [`sampler`]: P x K identity batches for the triplet loss.
 //! - [`verify`]: the detect, crop, embed and compare pipeline.
+//! - [`finetune`]: short triplet-loss fine-tuning runs, as the web app runs them.
 //! - `train` (feature `train`): native training, evaluation and reports.
+//! - `web` (wasm32 only): the browser API.
 
+pub mod augment;
 pub mod boxes;
 pub mod datasets;
 pub mod error;
+pub mod faces;
+pub mod finetune;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -30,6 +37,8 @@ pub mod sampler;
 #[cfg(feature = "train")]
 pub mod train;
 pub mod verify;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 pub mod weights;
 
 pub use error::{Result, SepfaceError};

@@ -24,10 +24,16 @@ enum Command {
     Verify(cli::inference::VerifyArgs),
     /// Find the face in a photo and print its box.
     Detect(cli::inference::DetectArgs),
+    /// Rewrite a weights file: half precision, or another threshold.
+    Export(cli::inference::ExportArgs),
     /// Train the detector or the embedder.
     #[cfg(feature = "train")]
     #[command(subcommand)]
     Train(cli::train::TrainCommand),
+    /// Evaluate trained weights and write a report with plots.
+    #[cfg(feature = "train")]
+    #[command(subcommand)]
+    Eval(cli::eval::EvalCommand),
 }
 
 fn main() -> Result<()> {
@@ -37,7 +43,10 @@ fn main() -> Result<()> {
     match args.command {
         Command::Verify(verify) => cli::inference::verify(verify, &device),
         Command::Detect(detect) => cli::inference::detect(detect, &device),
+        Command::Export(export) => cli::inference::export(export, &device),
         #[cfg(feature = "train")]
         Command::Train(train) => cli::train::run(train, &device),
+        #[cfg(feature = "train")]
+        Command::Eval(eval) => cli::eval::run(eval, &device),
     }
 }

@@ -126,3 +126,53 @@ pub fn draw_box(image: &RgbImage, face: &FaceBox, color: Rgb<u8>) -> RgbImage {
     }
     output
 }
+
+/// Arguments of `sepface export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Weights file to read (detector or embedder).
+    pub input: PathBuf,
+    /// Weights file to write.
+    pub output: PathBuf,
+    /// Store the tensors as 16-bit floats (half the size).
+    #[arg(long)]
+    pub f16: bool,
+    /// Embedder only: the distance threshold to store.
+    #[arg(long)]
+    pub threshold: Option<f32>,
+    /// Text stored as the weights' provenance (command, data).
+    #[arg(long)]
+    pub provenance: Option<String>,
+}
+
+/// Runs `sepface export`: rewrites a weights file with another precision or settings.
+pub fn export(args: ExportArgs, device: &Device) -> Result<()> {
+    let bytes = std::fs::read(&args.input).with_context(|| format!("could not read {}", args.input.display()))?;
+    let precision = if args.f16 { weights::Precision::F16 } else { weights::Precision::F32 };
+    let network = weights::network_name(&bytes, &args.input.display().to_string())?;
+    match network.as_str() {
+        "detector" => {
+            if args.threshold.is_some() {
+                anyhow::bail!("--threshold applies to embedder weights, and {} holds a detector", args.input.display());
+            }
+            let mut loaded: Weights<Detector> = weights::load_file(&args.input, device)?;
+            if let Some(provenance) = args.provenance {
+                loaded.info.provenance = Some(provenance);
+            }
+            weights::save_file(&args.output, &loaded.model, &loaded.config, &loaded.info, precision)?;
+        }
+        _ => {
+            let mut loaded: Weights<Embedder> = weights::load_file(&args.input, device)?;
+            if let Some(threshold) = args.threshold {
+                loaded.info.threshold = Some(threshold);
+            }
+            if let Some(provenance) = args.provenance {
+                loaded.info.provenance = Some(provenance);
+            }
+            weights::save_file(&args.output, &loaded.model, &loaded.config, &loaded.info, precision)?;
+        }
+    }
+    let size = std::fs::metadata(&args.output).map(|m| m.len()).unwrap_or(0);
+    println!("wrote {} ({network}, {size} bytes)", args.output.display());
+    Ok(())
+}

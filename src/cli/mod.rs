@@ -2,6 +2,8 @@
 
 pub mod inference;
 #[cfg(feature = "train")]
+pub mod eval;
+#[cfg(feature = "train")]
 pub mod progress;
 #[cfg(feature = "train")]
 pub mod train;

@@ -10,7 +10,7 @@ use sepface::datasets::celeba::{Celeba, Partition};
 use sepface::datasets::folders::read_identity_folders;
 use sepface::loss::{Distance, Mining, TripletLossConfig};
 use sepface::model::{Detector, DetectorConfig, EmbedderConfig};
-use sepface::train::augment::AugmentConfig;
+use sepface::augment::AugmentConfig;
 use sepface::train::data::{celeba_face_sources, cuhk_sources, folder_face_sources, split_identities, split_off};
 use sepface::train::detector::{DetectorTask, load_box_samples};
 use sepface::train::embedder::{EmbedderData, EmbedderTask};

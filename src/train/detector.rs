@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 
-use super::augment::{AugmentConfig, augment_face, face_free};
+use crate::augment::{AugmentConfig, augment_face, face_free};
 use super::derive_seed;
 use super::runner::TrainTask;
 use crate::boxes::FaceBox;

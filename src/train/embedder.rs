@@ -4,69 +4,19 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use burn::prelude::*;
-use image::RgbImage;
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::SeedableRng;
 
-use super::augment::{AugmentConfig, color_jitter, crop_window};
 use super::derive_seed;
 use super::runner::TrainTask;
-use crate::boxes::FaceBox;
+use crate::augment::AugmentConfig;
+use crate::faces::{EmbedderBatch, FaceSample, build_batch, labels_of};
 use crate::loss::{TripletLoss, TripletStats};
 use crate::metrics::{ConfusionMatrix, ScoredPair, fit_threshold};
 use crate::model::{Embedder, EmbedderConfig};
-use crate::preprocess::{Resize, push_chw};
 use crate::sampler::PkSampler;
 use crate::weights::WeightsInfo;
 use crate::{Result, SepfaceError};
-
-/// Extra margin stored around each crop beyond the inference margin, so that crop jitter has
-/// real pixels to move into.
-pub const STORED_EXTRA_MARGIN: f32 = 0.15;
-
-/// A face crop in memory, cut with [`crop_margin`](EmbedderTask::crop_margin) plus
-/// [`STORED_EXTRA_MARGIN`] around the face box.
-#[derive(Debug, Clone)]
-pub struct FaceSample {
-    /// The crop.
-    pub crop: RgbImage,
-    /// Identity label.
-    pub identity: usize,
-}
-
-/// The window of a stored crop that corresponds to the inference crop (margin `crop_margin`).
-pub fn inference_window(crop_margin: f32) -> FaceBox {
-    let stored = crop_margin + STORED_EXTRA_MARGIN;
-    let side = 1.0 + 2.0 * stored;
-    let low = STORED_EXTRA_MARGIN / side;
-    FaceBox::new(low, low, 1.0 - low, 1.0 - low)
-}
-
-/// A batch of crops and identity labels.
-#[derive(Debug, Clone)]
-pub struct EmbedderBatch {
-    /// `[n, 3, size, size]` values, channel-major.
-    pub images: Vec<f32>,
-    /// Identity of each crop.
-    pub labels: Vec<usize>,
-}
-
-/// Cuts the inference window out of a stored crop, jittered by `augment`.
-pub fn augment_crop(sample: &FaceSample, crop_margin: f32, augment: &AugmentConfig, rng: &mut StdRng) -> RgbImage {
-    let base = inference_window(crop_margin);
-    let scale = if augment.max_scale > augment.min_scale { rng.random_range(augment.min_scale..=augment.max_scale) } else { augment.min_scale };
-    let side = (base.right - base.left) * scale;
-    let shift = (1.0 - augment.min_scale).max(0.0) * (base.right - base.left) / 2.0;
-    let jitter = |rng: &mut StdRng| if shift > 0.0 { rng.random_range(-shift..=shift) } else { 0.0 };
-    let (cx, cy) = (0.5 + jitter(rng), 0.5 + jitter(rng));
-    let window = FaceBox::new(cx - side / 2.0, cy - side / 2.0, cx + side / 2.0, cy + side / 2.0);
-    let mut crop = crop_window(&sample.crop, &window);
-    if augment.flip && rng.random_bool(0.5) {
-        crop = image::imageops::flip_horizontal(&crop);
-    }
-    color_jitter(&mut crop, rng, augment.color);
-    crop
-}
 
 /// The embedder training task.
 pub struct EmbedderTask {
@@ -104,22 +54,6 @@ pub struct EmbedderData {
     pub identities_per_batch: usize,
     /// Images per identity (K).
     pub images_per_identity: usize,
-}
-
-fn labels_of(samples: &[FaceSample]) -> Vec<usize> {
-    samples.iter().map(|sample| sample.identity).collect()
-}
-
-fn build_batch(samples: &[FaceSample], sampler: &PkSampler, size: usize, crop_margin: f32, augment: &AugmentConfig, rng: &mut StdRng) -> EmbedderBatch {
-    let drawn = sampler.sample_shuffled(rng);
-    let mut images = Vec::with_capacity(drawn.indices.len() * 3 * size * size);
-    for &index in &drawn.indices {
-        push_chw(&augment_crop(&samples[index], crop_margin, augment, rng), size, Resize::Bicubic, &mut images);
-    }
-    EmbedderBatch {
-        images,
-        labels: drawn.labels,
-    }
 }
 
 impl EmbedderTask {

@@ -7,11 +7,11 @@ use burn::prelude::*;
 use image::RgbImage;
 use rayon::prelude::*;
 
-use super::embedder::{FaceSample, STORED_EXTRA_MARGIN};
 use super::{EventSink, TrainEvent};
 use crate::boxes::FaceBox;
+use crate::faces::{FaceSample, stored_crop};
 use crate::model::{Detector, DetectorConfig};
-use crate::preprocess::{Resize, crop_face, decode_image, images_to_tensor};
+use crate::preprocess::{Resize, decode_image, images_to_tensor};
 use crate::{Result, SepfaceError};
 
 /// An image of a known identity, with its face box in pixels where known.
@@ -53,7 +53,7 @@ impl BoxFinder<'_> {
 }
 
 /// Decodes the images of `sources`, finds their faces and stores crops of `stored_size`
-/// pixels with `crop_margin` plus [`STORED_EXTRA_MARGIN`] around each face.
+/// pixels with `crop_margin` plus [`crate::faces::STORED_EXTRA_MARGIN`] around each face.
 ///
 /// Images that cannot be read, and images without a ground-truth box when no `finder` is
 /// given, are skipped and counted; the count is returned beside the crops.
@@ -113,10 +113,4 @@ fn decode_or_warn(source: &FaceSource) -> Option<RgbImage> {
             None
         }
     }
-}
-
-/// Crops a face with the stored margin and resizes it to `size x size` (bicubic).
-pub fn stored_crop(image: &RgbImage, face: &FaceBox, crop_margin: f32, size: u32) -> Result<RgbImage> {
-    let crop = crop_face(image, face, crop_margin + STORED_EXTRA_MARGIN)?;
-    Ok(image::imageops::resize(&crop, size, size, image::imageops::FilterType::CatmullRom))
 }

@@ -5,14 +5,16 @@
 //! Long work reports typed [`TrainEvent`]s to a callback, so the command line can draw progress
 //! bars and tests can watch the run.
 
-pub mod augment;
 pub mod checkpoint;
 pub mod data;
 pub mod detector;
 pub mod embedder;
+pub mod eval;
 pub mod faces;
 pub mod history;
 pub mod loader;
+pub mod plot;
+pub mod report;
 pub mod runner;
 
 use std::path::{Path, PathBuf};

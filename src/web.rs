@@ -1,0 +1,415 @@
+//! The browser API, exported with wasm-bindgen: start-up on WebGPU with a CPU fallback,
+//! enrollment, live verification and in-browser fine-tuning, all on the core crate's
+//! [`Verifier`] and [`FineTuner`].
+//!
+//! Every export returns `Result<_, JsError>` so the page can show the message; structured
+//! results cross as plain JS objects (serde-wasm-bindgen).
+
+use std::cell::RefCell;
+
+use burn::prelude::*;
+use image::RgbImage;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::faces::{FaceSample, stored_crop};
+use crate::finetune::{FineTuneConfig, FineTuner};
+use crate::metrics::{DistanceHistogram, fit_threshold};
+use crate::model::{Detector, Embedder};
+use crate::preprocess::{decode_image, rgb_from_rgba};
+use crate::verify::{Enrollment, Verifier, VerifySettings};
+use crate::weights::{self, Precision, Weights, WeightsInfo};
+
+/// Installs the panic hook and the console logger when the module loads.
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+    let _ = console_log::init_with_level(log::Level::Info);
+}
+
+thread_local! {
+    /// The WebGPU device: one runtime per device per wasm instance, so it is created once.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+/// Converts any displayable error into a `JsError`.
+fn js_error(error: impl std::fmt::Display) -> JsError {
+    JsError::new(&error.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    serde_wasm_bindgen::to_value(value).map_err(js_error)
+}
+
+/// Asks the browser for a WebGPU adapter; returns why not when there is none.
+///
+/// Uses `js_sys::Reflect` rather than web-sys's WebGPU bindings, which need the
+/// `web_sys_unstable_apis` cfg flag.
+async fn probe_webgpu() -> Result<(), String> {
+    let global = js_sys::global();
+    let navigator = js_sys::Reflect::get(&global, &"navigator".into()).map_err(|_| "no navigator object")?;
+    let gpu = js_sys::Reflect::get(&navigator, &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
+    if gpu.is_undefined() || gpu.is_null() {
+        return Err("this browser has no WebGPU (navigator.gpu is undefined; Chromium needs a secure context, \
+                    and without a GPU the --enable-unsafe-webgpu flag)"
+            .into());
+    }
+    let request = js_sys::Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+        .ok_or("navigator.gpu.requestAdapter is not a function")?;
+    let promise = request
+        .call0(&gpu)
+        .ok()
+        .and_then(|p| p.dyn_into::<js_sys::Promise>().ok())
+        .ok_or("navigator.gpu.requestAdapter() did not return a promise")?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|error| format!("navigator.gpu.requestAdapter() failed: {error:?}"))?;
+    if adapter.is_null() || adapter.is_undefined() {
+        return Err("navigator.gpu.requestAdapter() returned no adapter".into());
+    }
+    Ok(())
+}
+
+/// Returns the WebGPU device, initialising burn's runtime on first use (later calls return the
+/// same device), or why WebGPU is unavailable.
+pub async fn webgpu_device() -> Result<Device, String> {
+    if let Some(device) = WEBGPU.with(|cell| cell.borrow().clone()) {
+        return Ok(device);
+    }
+    probe_webgpu().await?;
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|error| format!("WebGPU initialisation failed: {error}"))?;
+    WEBGPU.with(|cell| *cell.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+/// Picks the backend: WebGPU unless `preference` is `"cpu"` or WebGPU is unavailable.
+async fn choose_device(preference: &str) -> (Device, &'static str, String) {
+    if preference == "cpu" {
+        return (Device::flex(), "cpu", "the CPU backend was requested".into());
+    }
+    match webgpu_device().await {
+        Ok(device) => (device, "webgpu", "WebGPU adapter found".into()),
+        Err(reason) if preference == "webgpu" => (Device::flex(), "cpu", format!("WebGPU was requested but {reason}")),
+        Err(reason) => (Device::flex(), "cpu", format!("falling back to the CPU: {reason}")),
+    }
+}
+
+/// A face crop and where it was found, for showing enrollment photos.
+#[derive(Serialize)]
+struct EnrolledPhoto {
+    name: String,
+    face_box: crate::boxes::FaceBox,
+    presence: Option<f32>,
+    /// The crop as RGBA bytes, `crop_size x crop_size`.
+    crop: Vec<u8>,
+    crop_size: u32,
+    photos: usize,
+}
+
+/// Statistics of a fine-tuning run for the page's plots.
+#[derive(Serialize)]
+struct FineTuneReport {
+    before: DistanceHistogram,
+    after: DistanceHistogram,
+    threshold_before: f32,
+    threshold_after: Option<f32>,
+    accuracy_after: Option<f64>,
+    pairs: usize,
+}
+
+/// The page's state: the verifier, the enrollment, and a fine-tuning run if one is going.
+#[wasm_bindgen]
+pub struct App {
+    verifier: Verifier,
+    backend: &'static str,
+    backend_reason: String,
+    embedder_config: crate::model::EmbedderConfig,
+    shipped_embedder: Weights<Embedder>,
+    enrolled: Vec<Vec<f32>>,
+    enrollment: Option<Enrollment>,
+    tuning_photos: Vec<FaceSample>,
+    tuner: Option<FineTuner>,
+    tuned: Option<Embedder>,
+}
+
+/// Size of the crops returned to the page.
+const PREVIEW_SIZE: u32 = 96;
+
+fn rgba_bytes(image: &RgbImage) -> Vec<u8> {
+    image.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect()
+}
+
+#[wasm_bindgen]
+impl App {
+    /// Loads the weights and starts the backend (`preference`: `"auto"`, `"webgpu"` or
+    /// `"cpu"`), then runs one warm-up pass.
+    pub async fn create(detector: Vec<u8>, embedder: Vec<u8>, preference: String) -> Result<App, JsError> {
+        let (device, backend, backend_reason) = choose_device(&preference).await;
+        log::info!("sepface backend: {backend} ({backend_reason})");
+        let detector: Weights<Detector> = weights::from_bytes(&detector, "models/detector.bpk", &device).map_err(js_error)?;
+        let embedder: Weights<Embedder> = weights::from_bytes(&embedder, "models/embedder.bpk", &device).map_err(js_error)?;
+        let embedder_config = embedder.config.clone();
+        let verifier = Verifier::new(detector, embedder.clone(), &device);
+        let app = App {
+            verifier,
+            backend,
+            backend_reason,
+            embedder_config,
+            shipped_embedder: embedder,
+            enrolled: Vec::new(),
+            enrollment: None,
+            tuning_photos: Vec::new(),
+            tuner: None,
+            tuned: None,
+        };
+        app.warm_up().await?;
+        Ok(app)
+    }
+
+    async fn warm_up(&self) -> Result<(), JsError> {
+        let blank = RgbImage::from_pixel(64, 64, image::Rgb([128, 128, 128]));
+        let _ = self.verifier.detect(&blank, "warm-up").await;
+        self.verifier.embed_crop(&blank).await.map_err(js_error)?;
+        Ok(())
+    }
+
+    /// `"webgpu"` or `"cpu"`.
+    pub fn backend(&self) -> String {
+        self.backend.to_string()
+    }
+
+    /// Why this backend runs.
+    #[wasm_bindgen(js_name = backendReason)]
+    pub fn backend_reason(&self) -> String {
+        self.backend_reason.clone()
+    }
+
+    /// Current settings (threshold, distance, margins) as a JS object.
+    pub fn settings(&self) -> Result<JsValue, JsError> {
+        to_js(self.verifier.settings())
+    }
+
+    /// Sets the distance threshold.
+    #[wasm_bindgen(js_name = setThreshold)]
+    pub fn set_threshold(&mut self, threshold: f32) -> Result<(), JsError> {
+        if !(threshold.is_finite() && threshold > 0.0) {
+            return Err(js_error(format!("invalid threshold {threshold}: use a positive number")));
+        }
+        let settings = VerifySettings {
+            threshold,
+            ..*self.verifier.settings()
+        };
+        self.verifier.set_settings(settings);
+        Ok(())
+    }
+
+    /// Detects the face in an RGBA frame (a canvas's `ImageData.data`).
+    #[wasm_bindgen(js_name = detectFrame)]
+    pub async fn detect_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        to_js(&self.verifier.detect(&frame, "camera frame").await.map_err(js_error)?)
+    }
+
+    /// Adds a photo file (JPEG, PNG, WebP or GIF bytes) to the enrollment.
+    #[wasm_bindgen(js_name = enrollFile)]
+    pub async fn enroll_file(&mut self, bytes: Vec<u8>, name: String) -> Result<JsValue, JsError> {
+        let image = decode_image(&bytes, &name).map_err(js_error)?;
+        self.enroll_image(image, name).await
+    }
+
+    /// Adds an RGBA camera frame to the enrollment.
+    #[wasm_bindgen(js_name = enrollFrame)]
+    pub async fn enroll_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        let image = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        self.enroll_image(image, "camera capture".into()).await
+    }
+
+    async fn enroll_image(&mut self, image: RgbImage, name: String) -> Result<JsValue, JsError> {
+        let (detection, embedding) = self.verifier.enroll_photo(&image, &name).await.map_err(js_error)?;
+        self.enrolled.push(embedding);
+        self.enrollment = Some(self.verifier.enrollment_from(&self.enrolled));
+        let margin = self.verifier.settings().crop_margin;
+        let crop = crate::preprocess::crop_face(&image, &detection.face_box, margin).map_err(js_error)?;
+        let preview = image::imageops::resize(&crop, PREVIEW_SIZE, PREVIEW_SIZE, image::imageops::FilterType::Triangle);
+        to_js(&EnrolledPhoto {
+            name,
+            face_box: detection.face_box,
+            presence: detection.presence,
+            crop: rgba_bytes(&preview),
+            crop_size: PREVIEW_SIZE,
+            photos: self.enrolled.len(),
+        })
+    }
+
+    /// Forgets the enrollment.
+    #[wasm_bindgen(js_name = clearEnrollment)]
+    pub fn clear_enrollment(&mut self) {
+        self.enrolled.clear();
+        self.enrollment = None;
+    }
+
+    /// The enrollment as JSON, for saving in IndexedDB, or `undefined` when there is none.
+    #[wasm_bindgen(js_name = enrollmentJson)]
+    pub fn enrollment_json(&self) -> Result<Option<String>, JsError> {
+        self.enrollment.as_ref().map(|e| serde_json::to_string(e).map_err(js_error)).transpose()
+    }
+
+    /// Restores an enrollment saved with [`enrollment_json`](Self::enrollment_json).
+    #[wasm_bindgen(js_name = loadEnrollment)]
+    pub fn load_enrollment(&mut self, json: String) -> Result<usize, JsError> {
+        let enrollment: Enrollment = serde_json::from_str(&json).map_err(|error| js_error(format!("the saved enrollment is damaged ({error}); delete it and enroll again")))?;
+        let photos = enrollment.photos;
+        self.enrolled = vec![enrollment.embedding.clone()];
+        self.enrollment = Some(enrollment);
+        Ok(photos)
+    }
+
+    /// Compares the face in an RGBA frame with the enrollment.
+    #[wasm_bindgen(js_name = verifyFrame)]
+    pub async fn verify_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        let enrollment = self.enrollment.as_ref().ok_or_else(|| js_error("nobody is enrolled yet: add a photo first"))?;
+        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        to_js(&self.verifier.verify(enrollment, &frame, "camera frame").await.map_err(js_error)?)
+    }
+}
+
+#[wasm_bindgen]
+impl App {
+    /// Adds a photo file of person `person` (0, 1, ...) to the fine-tuning set.
+    #[wasm_bindgen(js_name = addTuningFile)]
+    pub async fn add_tuning_file(&mut self, bytes: Vec<u8>, name: String, person: u32) -> Result<JsValue, JsError> {
+        let image = decode_image(&bytes, &name).map_err(js_error)?;
+        self.add_tuning_image(image, name, person).await
+    }
+
+    /// Adds an RGBA camera frame of person `person` to the fine-tuning set.
+    #[wasm_bindgen(js_name = addTuningFrame)]
+    pub async fn add_tuning_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32, person: u32) -> Result<JsValue, JsError> {
+        let image = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        self.add_tuning_image(image, "camera capture".into(), person).await
+    }
+
+    async fn add_tuning_image(&mut self, image: RgbImage, name: String, person: u32) -> Result<JsValue, JsError> {
+        let detection = self.verifier.detect(&image, &name).await.map_err(js_error)?;
+        let settings = *self.verifier.settings();
+        let stored = (self.embedder_config.input_size() as f32 * 1.25) as u32;
+        let crop = stored_crop(&image, &detection.face_box, settings.crop_margin, stored).map_err(js_error)?;
+        let preview = image::imageops::resize(&crop, PREVIEW_SIZE, PREVIEW_SIZE, image::imageops::FilterType::Triangle);
+        self.tuning_photos.push(FaceSample {
+            crop,
+            identity: person as usize,
+        });
+        let count = self.tuning_photos.iter().filter(|s| s.identity == person as usize).count();
+        to_js(&EnrolledPhoto {
+            name,
+            face_box: detection.face_box,
+            presence: detection.presence,
+            crop: rgba_bytes(&preview),
+            crop_size: PREVIEW_SIZE,
+            photos: count,
+        })
+    }
+
+    /// Removes every fine-tuning photo and any run in progress.
+    #[wasm_bindgen(js_name = clearTuning)]
+    pub fn clear_tuning(&mut self) {
+        self.tuning_photos.clear();
+        self.tuner = None;
+        self.tuned = None;
+    }
+
+    /// Starts a fine-tuning run on the photos added so far, from the embedder in use.
+    #[wasm_bindgen(js_name = startTuning)]
+    pub fn start_tuning(&mut self, learning_rate: f64) -> Result<(), JsError> {
+        let config = FineTuneConfig {
+            learning_rate,
+            distance: self.verifier.settings().distance,
+            ..FineTuneConfig::default()
+        };
+        let (embedder, embedder_config) = self.verifier.embedder();
+        let margin = self.verifier.settings().crop_margin;
+        let tuner = FineTuner::new(embedder, embedder_config, self.tuning_photos.clone(), margin, config, self.verifier.device()).map_err(js_error)?;
+        self.tuner = Some(tuner);
+        self.tuned = None;
+        Ok(())
+    }
+
+    /// Takes one fine-tuning step; on divergence the run is dropped and the embedder in use is
+    /// unchanged.
+    #[wasm_bindgen(js_name = tuningStep)]
+    pub async fn tuning_step(&mut self) -> Result<JsValue, JsError> {
+        let tuner = self.tuner.as_mut().ok_or_else(|| js_error("no fine-tuning run: start one first"))?;
+        match tuner.step().await {
+            Ok(step) => to_js(&step),
+            Err(error) => {
+                self.tuner = None;
+                Err(js_error(error))
+            }
+        }
+    }
+
+    /// Ends the run: measures the photos' pair distances before and after, refits the
+    /// threshold on them, and keeps the tuned embedder aside until `applyTuning` or
+    /// `revertTuning`.
+    #[wasm_bindgen(js_name = finishTuning)]
+    pub async fn finish_tuning(&mut self) -> Result<JsValue, JsError> {
+        let tuner = self.tuner.take().ok_or_else(|| js_error("no fine-tuning run: start one first"))?;
+        let (current, _) = self.verifier.embedder();
+        let before = tuner.pair_distances(current).await.map_err(js_error)?;
+        let tuned = tuner.model();
+        let after = tuner.pair_distances(&tuned).await.map_err(js_error)?;
+        let max = self.verifier.settings().distance.max_value();
+        let fitted = fit_threshold(&after);
+        self.tuned = Some(tuned);
+        to_js(&FineTuneReport {
+            before: DistanceHistogram::new(&before, 20, 0.0, max),
+            after: DistanceHistogram::new(&after, 20, 0.0, max),
+            threshold_before: self.verifier.settings().threshold,
+            threshold_after: fitted.map(|(threshold, _)| threshold),
+            accuracy_after: fitted.map(|(_, accuracy)| accuracy),
+            pairs: after.len(),
+        })
+    }
+
+    /// Puts the tuned embedder in use with `threshold`; the enrollment must be redone.
+    #[wasm_bindgen(js_name = applyTuning)]
+    pub async fn apply_tuning(&mut self, threshold: f32) -> Result<(), JsError> {
+        let tuned = self.tuned.take().ok_or_else(|| js_error("no finished fine-tuning run to apply"))?;
+        let id = format!("fine-tuned-{}", js_sys::Date::now() as u64);
+        self.verifier.set_embedder(tuned, id);
+        self.set_threshold(threshold)?;
+        self.clear_enrollment();
+        Ok(())
+    }
+
+    /// Goes back to the shipped embedder and threshold; the enrollment must be redone.
+    #[wasm_bindgen(js_name = revertTuning)]
+    pub fn revert_tuning(&mut self) -> Result<(), JsError> {
+        let shipped = self.shipped_embedder.clone();
+        self.verifier.set_embedder(shipped.model, shipped.checksum);
+        self.set_threshold(shipped.info.threshold.unwrap_or(VerifySettings::default().threshold))?;
+        self.tuned = None;
+        self.clear_enrollment();
+        Ok(())
+    }
+
+    /// The embedder in use as a weights file the native command line can load.
+    #[wasm_bindgen(js_name = exportEmbedder)]
+    pub async fn export_embedder(&self) -> Result<Vec<u8>, JsError> {
+        let (embedder, config) = self.verifier.embedder();
+        let settings = self.verifier.settings();
+        let info = WeightsInfo {
+            threshold: Some(settings.threshold),
+            distance: Some(settings.distance),
+            crop_margin: Some(settings.crop_margin),
+            provenance: Some("fine-tuned in the sepface web app".into()),
+        };
+        weights::to_bytes(embedder, config, &info, Precision::F32).await.map_err(js_error)
+    }
+}
+

@@ -1,0 +1,173 @@
+//! Browser tests (`wasm-pack test --headless --chrome`): the wasm API on the CPU backend and on
+//! WebGPU, with the shipped weights and real photos embedded by build.rs.
+
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use sepface::faces::{FaceSample, stored_crop};
+use sepface::finetune::{FineTuneConfig, FineTuner};
+use sepface::model::{Detector, Embedder};
+use sepface::preprocess::decode_image;
+use sepface::verify::Verifier;
+use sepface::web::App;
+use sepface::weights::{self, Weights};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const DETECTOR: &[u8] = include_bytes!("../models/detector.bpk");
+const EMBEDDER: &[u8] = include_bytes!("../models/embedder.bpk");
+
+#[cfg(sepface_test_images)]
+macro_rules! photo {
+    ($name:literal) => {
+        ($name, include_bytes!(concat!(env!("OUT_DIR"), "/test-images/", $name)).as_slice())
+    };
+}
+
+/// Twelve LFW photos: four each of three people, as `(file name, bytes)`.
+#[cfg(sepface_test_images)]
+fn photos() -> Vec<(&'static str, &'static [u8])> {
+    vec![
+        photo!("George_W_Bush_0007.jpg"),
+        photo!("George_W_Bush_0016.jpg"),
+        photo!("George_W_Bush_0065.jpg"),
+        photo!("George_W_Bush_0145.jpg"),
+        photo!("Colin_Powell_0038.jpg"),
+        photo!("Colin_Powell_0040.jpg"),
+        photo!("Colin_Powell_0049.jpg"),
+        photo!("Colin_Powell_0071.jpg"),
+        photo!("Tony_Blair_0006.jpg"),
+        photo!("Tony_Blair_0018.jpg"),
+        photo!("Tony_Blair_0032.jpg"),
+        photo!("Tony_Blair_0048.jpg"),
+    ]
+}
+
+#[cfg(not(sepface_test_images))]
+fn photos() -> Vec<(&'static str, &'static [u8])> {
+    web_sys_log("no face photos were embedded (set SEPFACE_DATA to the data folder and rebuild); photo tests skip");
+    Vec::new()
+}
+
+fn web_sys_log(message: &str) {
+    wasm_bindgen_test::console_log!("{message}");
+}
+
+async fn verifier(device: &Device) -> Verifier {
+    let detector: Weights<Detector> = weights::from_bytes(DETECTOR, "detector.bpk", device).expect("shipped detector");
+    let embedder: Weights<Embedder> = weights::from_bytes(EMBEDDER, "embedder.bpk", device).expect("shipped embedder");
+    Verifier::new(detector, embedder, device)
+}
+
+async fn webgpu() -> Device {
+    match sepface::web::webgpu_device().await {
+        Ok(device) => device,
+        Err(reason) => panic!("WebGPU must be available in the test browser (start it with --enable-unsafe-webgpu): {reason}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn cpu_and_webgpu_give_the_same_boxes_and_distances() {
+    let photos = photos();
+    if photos.is_empty() {
+        return;
+    }
+    let cpu = verifier(&Device::flex()).await;
+    let gpu = verifier(&webgpu().await).await;
+    let images: Vec<_> = photos.iter().take(5).map(|(name, bytes)| decode_image(bytes, name).expect("photo")).collect();
+    let mut embeddings = Vec::new();
+    for (image, (name, _)) in images.iter().zip(&photos) {
+        let on_cpu = cpu.detect(image, name).await.expect("face on the CPU");
+        let on_gpu = gpu.detect(image, name).await.expect("face on WebGPU");
+        for (a, b) in on_cpu.face_box.edges().iter().zip(on_gpu.face_box.edges()) {
+            assert!((a - b).abs() < 2e-3, "{name}: box {:?} on the CPU, {:?} on WebGPU", on_cpu.face_box, on_gpu.face_box);
+        }
+        let a = cpu.embed(image, &on_cpu.face_box).await.expect("CPU embedding");
+        let b = gpu.embed(image, &on_cpu.face_box).await.expect("WebGPU embedding");
+        embeddings.push((a, b));
+    }
+    let distance = cpu.settings().distance;
+    for i in 0..embeddings.len() {
+        for j in i + 1..embeddings.len() {
+            let on_cpu = distance.between(&embeddings[i].0, &embeddings[j].0);
+            let on_gpu = distance.between(&embeddings[i].1, &embeddings[j].1);
+            assert!((on_cpu - on_gpu).abs() < 2e-3, "pair ({i}, {j}): {on_cpu} on the CPU, {on_gpu} on WebGPU");
+        }
+    }
+}
+
+async fn fine_tuning_lowers_the_loss(device: Device) {
+    let photos = photos();
+    if photos.is_empty() {
+        return;
+    }
+    let verifier = verifier(&device).await;
+    let margin = verifier.settings().crop_margin;
+    let (embedder, config) = verifier.embedder();
+    let mut samples = Vec::new();
+    for (index, (name, bytes)) in photos.iter().enumerate() {
+        let image = decode_image(bytes, name).expect("photo");
+        let face = verifier.detect(&image, name).await.expect("face").face_box;
+        let crop = stored_crop(&image, &face, margin, (config.input_size() as f32 * 1.25) as u32).expect("crop");
+        samples.push(FaceSample { crop, identity: index / 4 });
+    }
+    let settings = FineTuneConfig {
+        learning_rate: 1e-3,
+        identities_per_batch: 3,
+        images_per_identity: 4,
+        margin: 0.5,
+        ..FineTuneConfig::default()
+    };
+    let mut tuner = FineTuner::new(embedder, config, samples, margin, settings, &device).expect("tuner");
+    let before = tuner.evaluation_loss(embedder).await.expect("loss before");
+    for _ in 0..8 {
+        tuner.step().await.expect("step");
+    }
+    let after = tuner.evaluation_loss(&tuner.model()).await.expect("loss after");
+    assert!(after < before, "loss before {before}, after {after}");
+}
+
+#[wasm_bindgen_test]
+async fn fine_tuning_lowers_the_loss_on_the_cpu() {
+    fine_tuning_lowers_the_loss(Device::flex()).await;
+}
+
+#[wasm_bindgen_test]
+async fn fine_tuning_lowers_the_loss_on_webgpu() {
+    fine_tuning_lowers_the_loss(webgpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn bad_inputs_are_errors_not_panics() {
+    let truncated = App::create(DETECTOR[..DETECTOR.len() / 2].to_vec(), EMBEDDER.to_vec(), "cpu".into()).await;
+    assert!(truncated.is_err(), "a truncated detector file must be refused");
+    let swapped = App::create(EMBEDDER.to_vec(), DETECTOR.to_vec(), "cpu".into()).await;
+    assert!(swapped.is_err(), "an embedder file given as the detector must be refused");
+
+    let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
+    assert!(app.enroll_file(b"not an image".to_vec(), "notes.jpg".into()).await.is_err());
+    assert!(app.enroll_file(Vec::new(), "empty.jpg".into()).await.is_err());
+    assert!(app.enroll_frame(vec![0; 10], 4, 4).await.is_err(), "frame of the wrong length");
+    assert!(app.verify_frame(vec![0; 64], 4, 4).await.is_err(), "verification without an enrollment");
+    assert!(app.set_threshold(f32::NAN).is_err());
+    assert!(app.tuning_step().await.is_err(), "a step without a run");
+}
+
+#[wasm_bindgen_test]
+async fn enroll_and_verify_through_the_app() {
+    let photos = photos();
+    if photos.is_empty() {
+        return;
+    }
+    let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "auto".into()).await.expect("app");
+    app.enroll_file(photos[0].1.to_vec(), photos[0].0.into()).await.expect("enrollment");
+    let json = app.enrollment_json().expect("serialisable").expect("an enrollment");
+    app.clear_enrollment();
+    assert_eq!(app.load_enrollment(json).expect("reload"), 1);
+    let image = decode_image(photos[0].1, photos[0].0).expect("photo");
+    let rgba: Vec<u8> = image.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect();
+    let result = app.verify_frame(rgba, image.width(), image.height()).await.expect("verification");
+    let distance = js_sys::Reflect::get(&result, &"distance".into()).expect("distance").as_f64().expect("number");
+    assert!(distance < 1e-3, "a photo against its own enrollment: distance {distance}");
+}

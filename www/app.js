@@ -1,0 +1,437 @@
+// The page's glue: browser APIs (camera, files, canvas, IndexedDB) around the wasm App, which
+// does all detection, embedding, verification and fine-tuning.
+import init, { App } from './sepface.js';
+
+const $ = (id) => document.getElementById(id);
+const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [] };
+
+function setStatus(text, progress) {
+  $('status-text').textContent = text;
+  const bar = $('load-progress');
+  if (progress === undefined) bar.hidden = true; else { bar.hidden = false; bar.value = progress; }
+}
+
+function fatal(message) {
+  const box = $('fatal');
+  box.textContent = message;
+  box.hidden = false;
+  setStatus('Could not start');
+}
+
+function errorText(error) {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// Downloads a file of this origin, reporting progress; a short body is an error, not a blank page.
+async function fetchBytes(url, label, onProgress) {
+  let response;
+  try { response = await fetch(url); } catch (error) { throw new Error(`could not download ${label} from ${url}: ${errorText(error)}`); }
+  if (!response.ok) throw new Error(`could not download ${label} from ${url}: HTTP ${response.status}. Check that models/ is served beside the page`);
+  const expected = Number(response.headers.get('Content-Length')) || 0;
+  const reader = response.body.getReader();
+  const chunks = [];
+  let received = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    received += value.length;
+    onProgress(received, expected);
+  }
+  if (expected && received !== expected) throw new Error(`${label} is truncated: got ${received} of ${expected} bytes. Reload the page`);
+  const bytes = new Uint8Array(received);
+  let offset = 0;
+  for (const chunk of chunks) { bytes.set(chunk, offset); offset += chunk.length; }
+  return bytes;
+}
+
+async function start() {
+  setStatus('Loading the WebAssembly module…', 0);
+  await init();
+  const files = [['models/detector.bpk', 'the detector'], ['models/embedder.bpk', 'the embedder']];
+  const progress = new Map();
+  const report = () => {
+    let got = 0, total = 0;
+    for (const [g, t] of progress.values()) { got += g; total += t; }
+    setStatus(`Downloading the models… ${(got / 1e6).toFixed(1)} MB`, total ? got / total : 0);
+  };
+  const [detector, embedder] = await Promise.all(files.map(([url, label]) =>
+    fetchBytes(url, label, (got, total) => { progress.set(url, [got, total]); report(); })));
+  setStatus('Starting the backend…');
+  const preference = new URLSearchParams(location.search).get('backend') || 'auto';
+  const started = performance.now();
+  state.app = await App.create(detector, embedder, preference);
+  state.readyAt = performance.now();
+  const backend = state.app.backend();
+  $('backend').textContent = `Running on ${backend === 'webgpu' ? 'WebGPU' : 'the CPU (WebAssembly)'}: ${state.app.backendReason()}. Start-up took ${((state.readyAt - started) / 1000).toFixed(1)} s.`;
+  $('backend-short').textContent = backend;
+  document.body.dataset.backend = backend;
+  const threshold = state.app.settings().threshold;
+  $('threshold').value = threshold;
+  $('threshold-value').textContent = threshold.toFixed(2);
+  setStatus('Ready');
+  $('app').hidden = false;
+  document.body.dataset.ready = 'true';
+  await listSaved();
+}
+
+// ---- enrollment ----
+
+function thumbnail(result, title) {
+  const canvas = document.createElement('canvas');
+  canvas.width = result.crop_size;
+  canvas.height = result.crop_size;
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(result.crop), result.crop_size, result.crop_size), 0, 0);
+  canvas.title = title;
+  return canvas;
+}
+
+function addError(list, name, error) {
+  const item = document.createElement('li');
+  item.textContent = `${name}: ${errorText(error)}`;
+  $(list).append(item);
+}
+
+async function enrollFiles(files) {
+  $('enroll-errors').replaceChildren();
+  for (const file of files) {
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const result = await state.app.enrollFile(bytes, file.name);
+      $('enroll-gallery').append(thumbnail(result, file.name));
+      enrolledChanged(result.photos);
+    } catch (error) { addError('enroll-errors', file.name, error); }
+  }
+}
+
+function enrolledChanged(photos) {
+  $('enroll-save').disabled = photos === 0;
+  $('verdict').dataset.enrolled = String(photos);
+  if (photos === 0) setVerdict('idle', 'Enroll a face and start the camera');
+}
+
+function grabFrame(maxWidth = 480) {
+  const video = $('video');
+  const scale = Math.min(1, maxWidth / video.videoWidth);
+  const width = Math.round(video.videoWidth * scale), height = Math.round(video.videoHeight * scale);
+  const canvas = grabFrame.canvas || (grabFrame.canvas = document.createElement('canvas'));
+  canvas.width = width; canvas.height = height;
+  const context = canvas.getContext('2d', { willReadFrequently: true });
+  context.drawImage(video, 0, 0, width, height);
+  return { data: new Uint8Array(context.getImageData(0, 0, width, height).data.buffer), width, height };
+}
+
+async function enrollCapture() {
+  $('enroll-errors').replaceChildren();
+  try {
+    const frame = grabFrame(960);
+    const result = await state.app.enrollFrame(frame.data, frame.width, frame.height);
+    $('enroll-gallery').append(thumbnail(result, 'camera capture'));
+    enrolledChanged(result.photos);
+  } catch (error) { addError('enroll-errors', 'camera capture', error); }
+}
+
+// ---- saved enrollments (IndexedDB) ----
+
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.open('sepface', 1);
+    request.onupgradeneeded = () => request.result.createObjectStore('enrollments', { keyPath: 'id', autoIncrement: true });
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+}
+
+async function withStore(mode, action) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const transaction = db.transaction('enrollments', mode);
+    const result = action(transaction.objectStore('enrollments'));
+    transaction.oncomplete = () => { db.close(); resolve(result.result); };
+    transaction.onerror = () => { db.close(); reject(transaction.error); };
+  });
+}
+
+async function listSaved() {
+  const saved = await withStore('readonly', (store) => store.getAll());
+  const list = $('saved-list');
+  list.replaceChildren();
+  list.dataset.count = String(saved.length);
+  for (const entry of saved) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = `Load ${entry.name}`;
+    button.onclick = () => {
+      try {
+        const photos = state.app.loadEnrollment(entry.json);
+        $('enroll-gallery').replaceChildren();
+        enrolledChanged(photos);
+      } catch (error) { addError('enroll-errors', entry.name, error); }
+    };
+    list.append(button);
+  }
+}
+
+async function saveEnrollment() {
+  const json = state.app.enrollmentJson();
+  if (!json) return;
+  const name = `enrollment of ${new Date().toLocaleString()}`;
+  await withStore('readwrite', (store) => store.add({ name, json, created: Date.now() }));
+  await listSaved();
+}
+
+async function deleteSaved() {
+  await withStore('readwrite', (store) => store.clear());
+  await listSaved();
+}
+
+// ---- camera and live verification ----
+
+function cameraError(error) {
+  if (!window.isSecureContext) return 'The camera needs a secure page: open it over https:// or from http://localhost.';
+  switch (error && error.name) {
+    case 'NotAllowedError': return 'Camera access was refused. Allow the camera in the browser\'s site settings and press Start camera again.';
+    case 'NotFoundError': case 'OverconstrainedError': return 'No camera was found. Connect a camera, or enroll and verify with photo files instead.';
+    case 'NotReadableError': return 'The camera is in use by another application. Close it and press Start camera again.';
+    default: return `The camera could not start: ${errorText(error)}`;
+  }
+}
+
+async function startCamera() {
+  $('camera-error').hidden = true;
+  try {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new Error('no mediaDevices API');
+    state.stream = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 480 }, audio: false });
+  } catch (error) {
+    $('camera-error').textContent = cameraError(error);
+    $('camera-error').hidden = false;
+    return;
+  }
+  const video = $('video');
+  video.srcObject = state.stream;
+  await video.play();
+  state.running = true;
+  for (const id of ['camera-stop', 'enroll-capture', 'tune-capture']) $(id).disabled = false;
+  $('camera-start').disabled = true;
+  requestAnimationFrame(loop);
+}
+
+function stopCamera() {
+  state.running = false;
+  if (state.stream) state.stream.getTracks().forEach((track) => track.stop());
+  state.stream = null;
+  for (const id of ['camera-stop', 'enroll-capture', 'tune-capture']) $(id).disabled = true;
+  $('camera-start').disabled = false;
+  setVerdict('idle', 'Camera stopped');
+}
+
+function setVerdict(kind, text) {
+  const verdict = $('verdict');
+  verdict.className = `verdict ${kind}`;
+  verdict.dataset.state = kind;
+  verdict.textContent = text;
+}
+
+function drawBox(box, color) {
+  const video = $('video'), overlay = $('overlay');
+  overlay.width = video.clientWidth; overlay.height = video.clientHeight;
+  const context = overlay.getContext('2d');
+  context.clearRect(0, 0, overlay.width, overlay.height);
+  if (!box) return;
+  context.strokeStyle = color;
+  context.lineWidth = 3;
+  context.strokeRect(box.left * overlay.width, box.top * overlay.height, (box.right - box.left) * overlay.width, (box.bottom - box.top) * overlay.height);
+}
+
+async function loop() {
+  if (!state.running) return;
+  if (!state.busy && $('video').videoWidth > 0 && !state.tuning) {
+    state.busy = true;
+    try { await verifyOnce(); } finally { state.busy = false; }
+  }
+  requestAnimationFrame(loop);
+}
+
+async function verifyOnce() {
+  const frame = grabFrame();
+  const began = performance.now();
+  const enrolled = Number($('verdict').dataset.enrolled || '0') > 0;
+  try {
+    if (!enrolled) {
+      const detection = await state.app.detectFrame(frame.data, frame.width, frame.height);
+      drawBox(detection.face_box, '#888');
+      setVerdict('idle', 'Face found: enroll someone to compare with');
+    } else {
+      const result = await state.app.verifyFrame(frame.data, frame.width, frame.height);
+      drawBox(result.face_box, result.is_match ? '#1a7f37' : '#cf222e');
+      setVerdict(result.is_match ? 'match' : 'no-match', result.is_match ? 'Match: same person' : 'No match: different person');
+      $('distance').textContent = result.distance.toFixed(3);
+      if (!state.firstVerdictAt) { state.firstVerdictAt = performance.now(); document.body.dataset.firstVerdictMs = String(Math.round(state.firstVerdictAt - state.readyAt)); }
+    }
+  } catch (error) {
+    drawBox(null);
+    setVerdict('no-face', errorText(error));
+  }
+  const now = performance.now();
+  state.frames.push(now);
+  while (state.frames.length && now - state.frames[0] > 2000) state.frames.shift();
+  $('fps').textContent = (state.frames.length / 2).toFixed(1);
+  document.body.dataset.frameMs = String(Math.round(now - began));
+}
+
+// ---- fine-tuning ----
+
+async function addTuning(files, source) {
+  $('tune-errors').replaceChildren();
+  const person = Number($('tune-person').value);
+  for (const file of files) {
+    if (!file.type.startsWith('image/')) continue;
+    try {
+      const result = await state.app.addTuningFile(new Uint8Array(await file.arrayBuffer()), file.name, person);
+      $('tune-gallery').append(thumbnail(result, `${file.name} (person ${person + 1})`));
+    } catch (error) { addError('tune-errors', file.name, error); }
+  }
+  $('tune-status').textContent = source;
+}
+
+async function captureTuning() {
+  const person = Number($('tune-person').value);
+  try {
+    const frame = grabFrame(960);
+    const result = await state.app.addTuningFrame(frame.data, frame.width, frame.height, person);
+    $('tune-gallery').append(thumbnail(result, `camera capture (person ${person + 1})`));
+  } catch (error) { addError('tune-errors', 'camera capture', error); }
+}
+
+function addPerson() {
+  const select = $('tune-person');
+  const option = document.createElement('option');
+  option.value = String(select.options.length);
+  option.textContent = `Person ${select.options.length + 1}`;
+  select.append(option);
+  select.value = option.value;
+}
+
+function plotLines(canvas, series, colors, maxY) {
+  const context = canvas.getContext('2d');
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  context.strokeStyle = '#999'; context.strokeRect(30, 5, width - 35, height - 25);
+  const count = Math.max(...series.map((s) => s.length), 2);
+  const top = maxY ?? Math.max(1e-6, ...series.flat());
+  context.fillStyle = '#555'; context.font = '11px sans-serif';
+  context.fillText(top.toFixed(2), 0, 12); context.fillText('0', 18, height - 20);
+  series.forEach((values, index) => {
+    context.strokeStyle = colors[index]; context.beginPath();
+    values.forEach((value, step) => {
+      const x = 30 + (width - 35) * step / (count - 1), y = 5 + (height - 25) * (1 - value / top);
+      if (step === 0) context.moveTo(x, y); else context.lineTo(x, y);
+    });
+    context.stroke();
+  });
+}
+
+function plotHistogram(canvas, histogram) {
+  const context = canvas.getContext('2d');
+  const { width, height } = canvas;
+  context.clearRect(0, 0, width, height);
+  const bins = histogram.positive.length;
+  const top = Math.max(1, ...histogram.positive, ...histogram.negative);
+  const barWidth = (width - 10) / bins;
+  for (let bin = 0; bin < bins; bin++) {
+    const x = 5 + bin * barWidth;
+    for (const [values, color, offset] of [[histogram.positive, 'rgba(26,127,55,0.7)', 0], [histogram.negative, 'rgba(207,34,46,0.6)', barWidth / 2]]) {
+      const barHeight = (height - 25) * values[bin] / top;
+      context.fillStyle = color;
+      context.fillRect(x + offset, height - 20 - barHeight, barWidth / 2 - 1, barHeight);
+    }
+  }
+  context.fillStyle = '#555'; context.font = '11px sans-serif';
+  context.fillText(histogram.min.toFixed(1), 2, height - 5); context.fillText(histogram.max.toFixed(1), width - 25, height - 5);
+}
+
+async function runTuning() {
+  const steps = Math.max(1, Math.min(500, Number($('tune-steps').value) || 40));
+  try { state.app.startTuning(Number($('tune-rate').value) || 2e-4); } catch (error) { $('tune-status').textContent = errorText(error); return; }
+  state.tuning = true; state.stopTuning = false; state.steps = [];
+  $('tune-run').disabled = true; $('tune-stop').disabled = false; $('tune-apply').disabled = true;
+  try {
+    for (let step = 0; step < steps && !state.stopTuning; step++) {
+      const result = await state.app.tuningStep();
+      state.steps.push(result);
+      $('tune-status').textContent = `Step ${result.step}/${steps}: loss ${result.loss.toFixed(4)}`;
+      plotLines($('loss-chart'), [state.steps.map((s) => s.loss)], ['#0969da']);
+      plotLines($('kinds-chart'), [state.steps.map((s) => s.stats.easy), state.steps.map((s) => s.stats.semi_hard), state.steps.map((s) => s.stats.hard)], ['#1a7f37', '#bf8700', '#cf222e'], 1);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    const report = await state.app.finishTuning();
+    plotHistogram($('hist-before'), report.before);
+    plotHistogram($('hist-after'), report.after);
+    state.fittedThreshold = report.threshold_after ?? report.threshold_before;
+    $('tune-status').textContent = `Done. Threshold refitted on your ${report.pairs} photo pairs: ${state.fittedThreshold.toFixed(3)}` +
+      (report.accuracy_after != null ? ` (accuracy on them ${(report.accuracy_after * 100).toFixed(1)}%)` : '') + '. Apply it or revert.';
+    $('tune-apply').disabled = false;
+    document.body.dataset.tuned = 'true';
+  } catch (error) {
+    $('tune-status').textContent = `Fine-tuning stopped and the previous weights are kept: ${errorText(error)}`;
+  } finally {
+    state.tuning = false;
+    $('tune-run').disabled = false; $('tune-stop').disabled = true;
+  }
+}
+
+async function applyTuning() {
+  await state.app.applyTuning(state.fittedThreshold);
+  afterEmbedderChange('Fine-tuned embedder in use. Enroll again: old enrollments belong to the previous weights.');
+}
+
+function revertTuning() {
+  state.app.revertTuning();
+  afterEmbedderChange('Shipped embedder in use. Enroll again.');
+}
+
+function afterEmbedderChange(message) {
+  $('tune-apply').disabled = true;
+  $('enroll-gallery').replaceChildren();
+  enrolledChanged(0);
+  const threshold = state.app.settings().threshold;
+  $('threshold').value = threshold; $('threshold-value').textContent = threshold.toFixed(2);
+  $('tune-status').textContent = message;
+}
+
+async function downloadEmbedder() {
+  const bytes = await state.app.exportEmbedder();
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+  link.download = 'embedder.bpk';
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
+function wire() {
+  $('enroll-files').onchange = (event) => enrollFiles([...event.target.files]).finally(() => { event.target.value = ''; });
+  $('enroll-capture').onclick = enrollCapture;
+  $('enroll-clear').onclick = () => { state.app.clearEnrollment(); $('enroll-gallery').replaceChildren(); enrolledChanged(0); };
+  $('enroll-save').onclick = () => saveEnrollment().catch((error) => addError('enroll-errors', 'save', error));
+  $('enroll-delete').onclick = () => deleteSaved().catch((error) => addError('enroll-errors', 'delete', error));
+  $('camera-start').onclick = startCamera;
+  $('camera-stop').onclick = stopCamera;
+  $('threshold').oninput = (event) => {
+    const value = Number(event.target.value);
+    state.app.setThreshold(value);
+    $('threshold-value').textContent = value.toFixed(2);
+  };
+  $('tune-files').onchange = (event) => addTuning([...event.target.files], 'Photos added').finally(() => { event.target.value = ''; });
+  $('tune-folder').onchange = (event) => addTuning([...event.target.files], 'Folder added').finally(() => { event.target.value = ''; });
+  $('tune-capture').onclick = captureTuning;
+  $('tune-add-person').onclick = addPerson;
+  $('tune-clear').onclick = () => { state.app.clearTuning(); $('tune-gallery').replaceChildren(); };
+  $('tune-run').onclick = runTuning;
+  $('tune-stop').onclick = () => { state.stopTuning = true; };
+  $('tune-apply').onclick = () => applyTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
+  $('tune-revert').onclick = () => { try { revertTuning(); } catch (error) { $('tune-status').textContent = errorText(error); } };
+  $('tune-download').onclick = () => downloadEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
+}
+
+wire();
+start().catch((error) => fatal(`sepface could not start: ${errorText(error)}`));
