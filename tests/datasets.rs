@@ -1,5 +1,7 @@
 //! The dataset readers on the real files.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use sepface::datasets::celeba::{Celeba, Partition};

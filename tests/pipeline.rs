@@ -1,6 +1,8 @@
 //! The verify pipeline on real photos, with randomly initialised embedder weights and a
 //! detector fixed to a central box, so the test does not depend on trained weights.
 
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use burn::module::Param;

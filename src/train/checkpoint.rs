@@ -11,6 +11,7 @@ use burn::prelude::*;
 use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::history::History;
 use crate::weights::{self, Network, Precision, WeightsInfo, write_atomic};
 use crate::{Result, SepfaceError};
 
@@ -19,6 +20,7 @@ pub const FOLDER: &str = "checkpoint";
 const LATEST: &str = "latest.json";
 const MODEL: &str = "model.bpk";
 const OPTIMIZER: &str = "optimizer.bpk";
+const HISTORY: &str = "history.json";
 
 /// Training state at the end of an epoch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,8 +45,9 @@ fn io_error(path: &Path, error: std::io::Error) -> SepfaceError {
     SepfaceError::write(path, error)
 }
 
-/// Saves the model, its optimizer and `state` as the run's latest checkpoint.
-pub fn save<N: Network>(out: &Path, model: &N, config: &N::Config, optimizer: &ModuleOptimizer, mut state: CheckpointState) -> Result<()> {
+/// Saves the model, its optimizer, the metrics so far and `state` as the run's latest
+/// checkpoint.
+pub fn save<N: Network>(out: &Path, model: &N, config: &N::Config, optimizer: &ModuleOptimizer, history: &History, mut state: CheckpointState) -> Result<()> {
     let root = out.join(FOLDER);
     state.folder = format!("epoch-{:05}", state.epoch);
     let folder = root.join(&state.folder);
@@ -56,6 +59,10 @@ pub fn save<N: Network>(out: &Path, model: &N, config: &N::Config, optimizer: &M
         reason: format!("could not serialise the optimizer state ({error})"),
     })?;
     write_atomic(&folder.join(OPTIMIZER), &optimizer_bytes)?;
+    let history_json = serde_json::to_vec(history).map_err(|error| SepfaceError::Training {
+        reason: format!("could not serialise the metrics ({error})"),
+    })?;
+    write_atomic(&folder.join(HISTORY), &history_json)?;
 
     let json = serde_json::to_vec_pretty(&state).map_err(|error| SepfaceError::Training {
         reason: format!("could not serialise the checkpoint state ({error})"),
@@ -87,6 +94,8 @@ pub struct Restored<N: Network> {
     pub optimizer: ModuleOptimizer,
     /// The training state.
     pub state: CheckpointState,
+    /// The metrics of the epochs up to the checkpoint.
+    pub history: History,
 }
 
 /// Loads the run's latest checkpoint, or returns `None` when the run has none.
@@ -112,9 +121,13 @@ pub fn load<N: Network>(out: &Path, device: &Device, optimizer: ModuleOptimizer)
     let optimizer = optimizer
         .from_bytes(Bytes::from_bytes_vec(optimizer_bytes))
         .map_err(|error| damaged(&optimizer_path, error.to_string()))?;
+    let history_path = folder.join(HISTORY);
+    let history_bytes = std::fs::read(&history_path).map_err(|error| SepfaceError::read(&history_path, error))?;
+    let history = serde_json::from_slice(&history_bytes).map_err(|error| damaged(&history_path, error.to_string()))?;
     Ok(Some(Restored {
         model: model.model,
         optimizer,
         state,
+        history,
     }))
 }

@@ -78,7 +78,7 @@ fn start<T: TrainTask>(task: &T, options: &TrainOptions, device: &Device) -> Res
                 model: restored.model,
                 optimizer: restored.optimizer,
                 state: restored.state,
-                history: History::load(&options.out)?,
+                history: restored.history,
             });
         }
         log::warn!("no checkpoint in {}; starting a new run", options.out.display());
@@ -148,8 +148,8 @@ pub fn run<T: TrainTask>(task: &T, options: &TrainOptions, base_device: &Device,
         } else {
             state.stale_epochs += 1;
         }
+        checkpoint::save(&options.out, &model, task.config(), &optimizer, &history, state.clone())?;
         history.save(&options.out)?;
-        checkpoint::save(&options.out, &model, task.config(), &optimizer, state.clone())?;
         if state.stale_epochs >= options.patience {
             reason = format!("validation loss did not improve for {} epochs (early stopping)", options.patience);
             break;

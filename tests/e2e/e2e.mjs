@@ -1,0 +1,176 @@
+// End-to-end test of the built page (dist/) in headless Chromium, driven by playwright-core.
+//
+// Chromium's fake camera plays a clip made at test time from real photos of one person. The
+// test enrolls another photo of that person and expects a match, then a photo of someone else
+// and expects no match; it also runs fine-tuning, saves and deletes an enrollment, checks the
+// camera-refused message, and fails on any request that leaves the page's own origin.
+//
+// Usage: node tests/e2e/e2e.mjs   (run from the crate root after `trunk build`)
+// Environment: SEPFACE_DATA (face data folder, default ../shared/data), SEPFACE_DIST (default
+// dist), SEPFACE_ARTIFACTS (screenshots, default artifacts), SEPFACE_BACKEND (auto, cpu or webgpu).
+
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+
+const root = resolve(process.env.SEPFACE_DIST || 'dist');
+const data = resolve(process.env.SEPFACE_DATA || '../shared/data');
+const artifacts = resolve(process.env.SEPFACE_ARTIFACTS || 'artifacts');
+const backend = process.env.SEPFACE_BACKEND || 'auto';
+const lfw = join(data, 'lfw', 'lfw-deepfunneled');
+const photo = (name, number) => join(lfw, name, `${name}_${String(number).padStart(4, '0')}.jpg`);
+
+// The person the camera shows, the photo enrolled for them, and someone else.
+const CAMERA = ['George_W_Bush', [16, 65, 145]];
+const SAME = photo('George_W_Bush', 7);
+const OTHER = photo('Colin_Powell', 38);
+const TUNING = [[photo('Tony_Blair', 6), photo('Tony_Blair', 18), photo('Tony_Blair', 32)], [photo('Colin_Powell', 40), photo('Colin_Powell', 49), photo('Colin_Powell', 71)]];
+
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.bpk': 'application/octet-stream', '.json': 'application/json' };
+
+function fail(message) {
+  console.error(`FAIL: ${message}`);
+  process.exit(1);
+}
+
+/** Serves `root` on 127.0.0.1 and records every path asked for. */
+function serve() {
+  const served = [];
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    served.push(path);
+    const file = join(root, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
+      response.writeHead(404).end('not found');
+      return;
+    }
+    const body = readFileSync(file);
+    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
+    response.end(body);
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, served, origin: `http://127.0.0.1:${server.address().port}` })));
+}
+
+function makeClip() {
+  const clip = join(tmpdir(), `sepface-e2e-${process.pid}.y4m`);
+  const [name, numbers] = CAMERA;
+  execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'make_y4m', '--', clip, ...numbers.map((n) => photo(name, n))], { stdio: 'inherit' });
+  return clip;
+}
+
+const BASE_FLAGS = ['--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', '--disable-default-apps'];
+
+async function launch(extra) {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [...BASE_FLAGS, ...extra] });
+}
+
+/** Collects the verdict's state over `count` new frames. */
+async function verdicts(page, count) {
+  const states = [];
+  const deadline = Date.now() + 600_000;
+  let last = await page.getAttribute('body', 'data-frame-ms');
+  while (states.length < count && Date.now() < deadline) {
+    await page.waitForTimeout(100);
+    const now = await page.getAttribute('body', 'data-frame-ms');
+    const state = await page.getAttribute('#verdict', 'data-state');
+    if (state && state !== 'idle' && now !== last) states.push(state);
+    last = now;
+  }
+  return states;
+}
+
+async function enroll(page, file) {
+  await page.click('#enroll-clear');
+  await page.setInputFiles('#enroll-files', file);
+  await page.waitForFunction(() => document.querySelectorAll('#enroll-gallery canvas').length + document.querySelectorAll('#enroll-errors li').length > 0, null, { timeout: 300_000 });
+  const errors = await page.$$eval('#enroll-errors li', (items) => items.map((item) => item.textContent));
+  if (errors.length) fail(`enrolling ${file}: ${errors.join('; ')}`);
+}
+
+async function expectMajority(page, wanted, label) {
+  const states = await verdicts(page, 8);
+  const hits = states.filter((state) => state === wanted).length;
+  console.log(`${label}: ${JSON.stringify(states)}`);
+  await page.screenshot({ path: join(artifacts, `e2e-${label}.png`), fullPage: true });
+  if (hits * 2 <= states.length) fail(`${label}: expected mostly "${wanted}" verdicts, got ${JSON.stringify(states)}`);
+}
+
+async function fineTune(page) {
+  for (const [person, files] of TUNING.entries()) {
+    await page.selectOption('#tune-person', String(person));
+    await page.setInputFiles('#tune-files', files);
+    await page.waitForFunction((n) => document.querySelectorAll('#tune-gallery canvas').length + document.querySelectorAll('#tune-errors li').length >= n, (person + 1) * files.length, { timeout: 300_000 });
+  }
+  await page.fill('#tune-steps', '3');
+  await page.click('#tune-run');
+  await page.waitForFunction(() => document.body.dataset.tuned === 'true' || document.querySelector('#tune-status').textContent.includes('stopped'), null, { timeout: 600_000 });
+  const status = await page.textContent('#tune-status');
+  await page.screenshot({ path: join(artifacts, 'e2e-fine-tuning.png'), fullPage: true });
+  if (!status.includes('Threshold refitted')) fail(`fine-tuning did not finish: ${status}`);
+  await page.click('#tune-revert');
+}
+
+async function savedEnrollments(page) {
+  await enroll(page, SAME);
+  await page.click('#enroll-save');
+  await page.waitForFunction(() => document.querySelector('#saved-list').dataset.count === '1');
+  await page.click('#enroll-delete');
+  await page.waitForFunction(() => document.querySelector('#saved-list').dataset.count === '0');
+}
+
+async function cameraRefused(origin) {
+  const browser = await launch([]);
+  const context = await browser.newContext({ permissions: [] });
+  const page = await context.newPage();
+  await page.goto(`${origin}/?backend=cpu`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
+  await page.click('#camera-start');
+  await page.waitForSelector('#camera-error:not([hidden])', { timeout: 60_000 });
+  const message = await page.textContent('#camera-error');
+  await browser.close();
+  if (!/refused|No camera/.test(message)) fail(`camera refusal message: ${message}`);
+  console.log(`camera refused: ${message}`);
+}
+
+async function main() {
+  if (!existsSync(lfw)) {
+    console.log(`skipping the end-to-end test: no LFW photos at ${lfw} (set SEPFACE_DATA)`);
+    return;
+  }
+  if (!existsSync(join(root, 'index.html'))) fail(`no built page at ${root}; run \`trunk build\` first`);
+  mkdirSync(artifacts, { recursive: true });
+  const clip = makeClip();
+  const { server, served, origin } = await serve();
+  const browser = await launch(['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`, '--use-fake-ui-for-media-stream']);
+  const page = await browser.newPage();
+  const requests = [];
+  page.on('request', (request) => requests.push(request.url()));
+  page.on('console', (message) => { if (message.type() === 'error') console.log(`page error: ${message.text()}`); });
+  const started = Date.now();
+  await page.goto(`${origin}/?backend=${backend}`);
+  await page.waitForSelector('body[data-ready="true"], #fatal:not([hidden])', { timeout: 300_000 });
+  if (await page.isVisible('#fatal')) fail(`the page did not start: ${await page.textContent('#fatal')}`);
+  console.log(`page ready in ${((Date.now() - started) / 1000).toFixed(1)} s on ${await page.getAttribute('body', 'data-backend')}`);
+
+  await enroll(page, SAME);
+  await page.click('#camera-start');
+  await expectMajority(page, 'match', 'match');
+  await enroll(page, OTHER);
+  await expectMajority(page, 'no-match', 'no-match');
+  await page.click('#camera-stop');
+  await fineTune(page);
+  await savedEnrollments(page);
+  await browser.close();
+  await cameraRefused(origin);
+  server.close();
+
+  const foreign = requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
+  if (foreign.length) fail(`the page made requests outside its origin: ${foreign.join(', ')}`);
+  console.log(`privacy: ${requests.length} requests, all to ${origin}: ${[...new Set(served)].join(' ')}`);
+  console.log('end-to-end test passed');
+}
+
+main().catch((error) => fail(error.stack || String(error)));
