@@ -55,8 +55,12 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| decode_error(error.to_string()))?;
-    if reader.format().is_none() {
-        return Err(decode_error("the data is not a JPEG, PNG, WebP or GIF image".into()));
+    match reader.format() {
+        None => return Err(decode_error("the data is not a JPEG, PNG, WebP or GIF image".into())),
+        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
+            return Err(decode_error("the JPEG file is truncated (it has no end-of-image marker after its last scan)".into()));
+        }
+        Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 8);
@@ -77,6 +81,21 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
         image.apply_orientation(orientation);
     }
     Ok(to_rgb(image))
+}
+
+/// Whether a JPEG stream ends its last scan with an end-of-image marker (`FF D9`).
+///
+/// The decoder fills a truncated JPEG's missing rows with grey instead of failing, which would
+/// give a wrong embedding without any error. Marker bytes cannot occur inside entropy-coded
+/// data (an `FF` byte there is followed by `00` or a restart marker), so a complete file has an
+/// `FF D9` after its last start-of-scan (`FF DA`); an embedded EXIF thumbnail ends before it.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
+    match (last(0xDA), last(0xD9)) {
+        (Some(scan), Some(end)) => end > scan,
+        (None, _) => true,
+        (Some(_), None) => false,
+    }
 }
 
 /// Converts any decoded image to 8-bit RGB, blending transparency over white.

@@ -68,6 +68,26 @@ impl BackboneConfig {
         [self.filters.last().copied().unwrap_or(3), side, side]
     }
 
+    /// Counts the multiply-accumulates of one image through the convolutions (the paper's
+    /// equations 4 and 5, with stride 1 and "same" padding); pooling and normalisation are not
+    /// counted.
+    pub fn macs(&self) -> u64 {
+        let (mut side, mut channels_in, mut total) = (self.input_size as u64, 3u64, 0u64);
+        for (&filters, &convs) in self.filters.iter().zip(&self.convs_per_stage) {
+            for index in 0..convs {
+                let block_in = if index == 0 { channels_in } else { filters as u64 };
+                let pixels = side * side;
+                total += match self.conv {
+                    ConvKind::Regular => pixels * 9 * block_in * filters as u64,
+                    ConvKind::Separable => pixels * 9 * block_in + pixels * block_in * filters as u64,
+                };
+            }
+            channels_in = filters as u64;
+            side /= 2;
+        }
+        total
+    }
+
     /// Checks that the stages are consistent and the input survives every pooling step.
     pub fn validate(&self) -> crate::Result<()> {
         if self.filters.is_empty() || self.filters.len() != self.convs_per_stage.len() {
@@ -130,6 +150,23 @@ impl BackboneConfig {
             .batch_norm
             .then(|| BatchNormConfig::new(channels_out).init(device));
         ConvBlock { conv, norm }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_follow_equations_four_and_five() {
+        // One stage of one convolution, 4x4 input, 3 -> 8 channels.
+        let regular = BackboneConfig::new(4, vec![8], vec![1], ConvKind::Regular);
+        assert_eq!(regular.macs(), 16 * 9 * 3 * 8);
+        let separable = BackboneConfig::new(4, vec![8], vec![1], ConvKind::Separable);
+        assert_eq!(separable.macs(), 16 * 9 * 3 + 16 * 3 * 8);
+        // A second stage runs at half the side: 2x2 pixels, 8 -> 8 channels.
+        let two = BackboneConfig::new(4, vec![8, 8], vec![1, 1], ConvKind::Regular);
+        assert_eq!(two.macs(), 16 * 9 * 3 * 8 + 4 * 9 * 8 * 8);
     }
 }
 

@@ -65,6 +65,18 @@ impl DetectorConfig {
         self.backbone.input_size
     }
 
+    /// Multiply-accumulates of one image: convolutions plus dense layers.
+    pub fn macs(&self) -> u64 {
+        let [channels, height, width] = self.backbone.output_shape();
+        let mut width_in = (channels * height * width) as u64;
+        let mut total = self.backbone.macs();
+        for &width_out in self.dense.iter().chain(&[if self.presence { 5 } else { 4 }]) {
+            total += width_in * width_out as u64;
+            width_in = width_out as u64;
+        }
+        total
+    }
+
     /// Initializes a [`Detector`] on `device`.
     pub fn init(&self, device: &Device) -> Detector {
         let [channels, height, width] = self.backbone.output_shape();

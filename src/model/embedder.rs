@@ -104,6 +104,17 @@ impl EmbedderConfig {
         }
     }
 
+    /// Multiply-accumulates of one image: convolutions plus dense layers.
+    pub fn macs(&self) -> u64 {
+        let mut width_in = self.pooled_dim() as u64;
+        let mut total = self.backbone.macs();
+        for &width_out in self.dense.iter().chain(self.embedding_dim.as_ref()) {
+            total += width_in * width_out as u64;
+            width_in = width_out as u64;
+        }
+        total
+    }
+
     /// Initializes an [`Embedder`] on `device`.
     pub fn init(&self, device: &Device) -> Embedder {
         let mut width_in = self.pooled_dim();

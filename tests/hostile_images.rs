@@ -1,0 +1,159 @@
+//! Hostile and odd image files, made at test time: each decodes correctly or fails with an
+//! error that names the file and the problem, never a panic.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::io::Cursor;
+
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
+use sepface::SepfaceError;
+use sepface::preprocess::{MAX_PIXELS, decode_image};
+
+const REAL_PHOTO: &str = "lfw/lfw-deepfunneled/George_W_Bush/George_W_Bush_0007.jpg";
+
+fn encode(image: DynamicImage, format: ImageFormat) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    image.write_to(&mut Cursor::new(&mut bytes), format).expect("encode");
+    bytes
+}
+
+/// A PNG chunk: length, type, data and CRC-32 of type and data.
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(kind);
+    hasher.update(data);
+    chunk.extend_from_slice(&hasher.finalize().to_be_bytes());
+    chunk
+}
+
+/// Inserts a chunk right after a PNG's IHDR chunk (8-byte signature + 25-byte IHDR).
+fn with_chunk(png: &[u8], chunk: &[u8]) -> Vec<u8> {
+    [&png[..33], chunk, &png[33..]].concat()
+}
+
+/// A minimal big-endian EXIF block with one Orientation (0x0112) entry.
+fn exif_orientation(orientation: u16) -> Vec<u8> {
+    let mut exif = b"MM\0\x2a\0\0\0\x08".to_vec();
+    exif.extend_from_slice(&1u16.to_be_bytes());
+    exif.extend_from_slice(&0x0112u16.to_be_bytes());
+    exif.extend_from_slice(&3u16.to_be_bytes());
+    exif.extend_from_slice(&1u32.to_be_bytes());
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
+    exif
+}
+
+#[test]
+fn truncated_jpeg_is_a_decode_error() {
+    let Some(data) = common::data_dir("truncated_jpeg_is_a_decode_error") else { return };
+    let bytes = std::fs::read(data.join(REAL_PHOTO)).expect("photo");
+    for length in [2, 100, bytes.len() / 2] {
+        let error = decode_image(&bytes[..length], "cut.jpg").expect_err("truncated");
+        assert!(matches!(error, SepfaceError::Decode { .. }), "{error}");
+        assert!(error.to_string().contains("cut.jpg"), "{error}");
+    }
+}
+
+#[test]
+fn empty_and_text_files_are_rejected() {
+    assert!(matches!(decode_image(&[], "zero.jpg"), Err(SepfaceError::EmptyImage { .. })));
+    let error = decode_image(b"Dear visitor,\nthis is not a photo.\n", "letter.jpg").expect_err("text");
+    assert!(error.to_string().contains("letter.jpg"), "{error}");
+}
+
+#[test]
+fn one_pixel_image_decodes() {
+    let png = encode(DynamicImage::ImageRgb8(RgbImage::from_pixel(1, 1, Rgb([9, 8, 7]))), ImageFormat::Png);
+    let image = decode_image(&png, "dot.png").expect("a valid 1x1 image");
+    assert_eq!(image.dimensions(), (1, 1));
+}
+
+#[test]
+fn decompression_bomb_is_rejected_before_allocation() {
+    // A 70-byte PNG whose header claims 60000x60000 RGB pixels, with an empty zlib stream as
+    // its only pixel data.
+    let mut header = 60000u32.to_be_bytes().to_vec();
+    header.extend_from_slice(&60000u32.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let empty_zlib = [0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01];
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &png_chunk(b"IHDR", &header), &png_chunk(b"IDAT", &empty_zlib), &png_chunk(b"IEND", &[])].concat();
+    let error = decode_image(&png, "bomb.png").expect_err("too large");
+    match &error {
+        SepfaceError::ImageTooLarge { width, height, max_pixels, .. } => {
+            assert_eq!((*width, *height), (60000, 60000));
+            assert_eq!(*max_pixels, MAX_PIXELS);
+        }
+        other => panic!("expected ImageTooLarge, got {other}"),
+    }
+    assert!(error.to_string().contains("bomb.png"), "{error}");
+}
+
+#[test]
+fn sixteen_bit_grayscale_and_transparent_images_become_rgb() {
+    let sixteen = DynamicImage::ImageRgb16(image::ImageBuffer::from_pixel(4, 3, image::Rgb([65535u16, 0, 32768])));
+    let rgb = decode_image(&encode(sixteen, ImageFormat::Png), "deep.png").expect("16-bit png");
+    assert_eq!(rgb.get_pixel(0, 0).0, [255, 0, 128]);
+
+    let gray = DynamicImage::ImageLuma8(image::GrayImage::from_pixel(4, 3, image::Luma([77])));
+    let rgb = decode_image(&encode(gray, ImageFormat::Jpeg), "gray.jpg").expect("grayscale jpeg");
+    let [r, g, b] = rgb.get_pixel(1, 1).0;
+    assert!(r == g && g == b && (70..=84).contains(&r), "{:?}", rgb.get_pixel(1, 1));
+
+    let half = RgbaImage::from_pixel(2, 2, Rgba([0, 0, 0, 128]));
+    let rgb = decode_image(&encode(DynamicImage::ImageRgba8(half), ImageFormat::Png), "glass.png").expect("rgba png");
+    assert_eq!(rgb.get_pixel(0, 0).0, [127, 127, 127]);
+}
+
+#[test]
+fn cmyk_jpeg_decodes_to_rgb() {
+    // Pure cyan in CMYK: full cyan ink, no magenta, yellow or black.
+    let mut pixels = Vec::new();
+    for _ in 0..16 * 16 {
+        pixels.extend_from_slice(&[255u8, 0, 0, 0]);
+    }
+    let mut bytes = Vec::new();
+    jpeg_encoder::Encoder::new(&mut bytes, 95)
+        .encode(&pixels, 16, 16, jpeg_encoder::ColorType::Cmyk)
+        .expect("CMYK JPEG");
+    let rgb = decode_image(&bytes, "print.jpg").expect("CMYK JPEG decodes");
+    assert_eq!(rgb.dimensions(), (16, 16));
+    let [r, g, b] = rgb.get_pixel(8, 8).0;
+    assert!(r < 60 && g > 190 && b > 190, "cyan expected, got {:?}", [r, g, b]);
+}
+
+#[test]
+fn animated_gif_gives_its_first_frame() {
+    let mut bytes = Vec::new();
+    {
+        let mut encoder = image::codecs::gif::GifEncoder::new(&mut bytes);
+        let frames = [Rgba([255, 0, 0, 255]), Rgba([0, 0, 255, 255])]
+            .map(|color| image::Frame::new(RgbaImage::from_pixel(6, 4, color)));
+        encoder.encode_frames(frames).expect("animated GIF");
+    }
+    let rgb = decode_image(&bytes, "wave.gif").expect("GIF decodes");
+    assert_eq!(rgb.dimensions(), (6, 4));
+    let [r, _, b] = rgb.get_pixel(2, 2).0;
+    assert!(r > 200 && b < 50, "the first (red) frame expected, got {:?}", rgb.get_pixel(2, 2));
+}
+
+#[test]
+fn every_exif_orientation_is_applied() {
+    // A 2x1 image: red on the left, blue on the right. Orientation values 1-8 (EXIF 2.32) map the
+    // red pixel to these positions of the upright image.
+    let image = RgbImage::from_fn(2, 1, |x, _| if x == 0 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+    let png = encode(DynamicImage::ImageRgb8(image), ImageFormat::Png);
+    let red_position = [(0, 0), (1, 0), (1, 0), (0, 0), (0, 0), (0, 0), (0, 1), (0, 1)];
+    for orientation in 1..=8u16 {
+        let tagged = with_chunk(&png, &png_chunk(b"eXIf", &exif_orientation(orientation)));
+        let upright = decode_image(&tagged, "turned.png").expect("PNG with EXIF");
+        let size = if orientation <= 4 { (2, 1) } else { (1, 2) };
+        assert_eq!(upright.dimensions(), size, "orientation {orientation}");
+        let (x, y) = red_position[orientation as usize - 1];
+        assert_eq!(upright.get_pixel(x, y).0, [255, 0, 0], "orientation {orientation}: red pixel at ({x}, {y})");
+    }
+}
