@@ -35,11 +35,12 @@ impl AugmentConfig {
         }
     }
 
-    /// Defaults for the detector: zoom from 0.75 to 1.6 times the image.
+    /// Defaults for the detector: windows from 0.75 to 2.5 times the image side, so faces appear
+    /// from larger than in the dataset down to small, as in webcam frames and group photos.
     pub fn detector() -> Self {
         Self {
             min_scale: 0.75,
-            max_scale: 1.6,
+            max_scale: 2.5,
             max_aspect: 1.15,
             flip: true,
             color: 0.25,
@@ -162,22 +163,31 @@ pub fn augment_face<R: Rng>(image: &RgbImage, face: &FaceBox, config: &AugmentCo
 
 /// Makes a face-free image from an image with a face: a background window that holds at most
 /// 5% of the face, or, when the face leaves no room, the image cut into 4x4 tiles in random
-/// order, which keeps its colours and sharpness but not the face's layout.
+/// order, which keeps its colours and sharpness but not the face's layout. Like zoomed-out
+/// faces, some are padded with their mean colour, so padding alone does not signal a face.
 pub fn face_free<R: Rng>(image: &RgbImage, face: &FaceBox, config: &AugmentConfig, rng: &mut R) -> RgbImage {
+    let mut output = background_window(image, face, rng).unwrap_or_else(|| shuffle_tiles(image, 4, rng));
+    if config.max_scale > 1.0 && rng.random_bool(0.3) {
+        let side = uniform(rng, 1.0, config.max_scale);
+        let (left, top) = (uniform(rng, 1.0 - side, 0.0), uniform(rng, 1.0 - side, 0.0));
+        output = crop_window(&output, &FaceBox::new(left, top, left + side, top + side));
+    }
+    color_jitter(&mut output, rng, config.color);
+    output
+}
+
+/// A random window holding at most 5% of the face, or `None` after 20 tries.
+fn background_window<R: Rng>(image: &RgbImage, face: &FaceBox, rng: &mut R) -> Option<RgbImage> {
     for _ in 0..20 {
         let side = uniform(rng, 0.25, 0.6);
         let (left, top) = (uniform(rng, 0.0, 1.0 - side), uniform(rng, 0.0, 1.0 - side));
         let window = FaceBox::new(left, top, left + side, top + side);
         let overlap = FaceBox::new(face.left.max(left), face.top.max(top), face.right.min(left + side), face.bottom.min(top + side)).area();
         if overlap <= 0.05 * face.area() && rng.random_bool(0.5) {
-            let mut output = crop_window(image, &window);
-            color_jitter(&mut output, rng, config.color);
-            return output;
+            return Some(crop_window(image, &window));
         }
     }
-    let mut output = shuffle_tiles(image, 4, rng);
-    color_jitter(&mut output, rng, config.color);
-    output
+    None
 }
 
 /// Cuts the image into `tiles x tiles` blocks and puts them back in random order.

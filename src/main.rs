@@ -34,6 +34,9 @@ enum Command {
     #[cfg(feature = "train")]
     #[command(subcommand)]
     Eval(cli::eval::EvalCommand),
+    /// Train a grid of detector architectures briefly and tabulate their results.
+    #[cfg(feature = "train")]
+    Sweep(cli::sweep::SweepArgs),
 }
 
 fn main() -> Result<()> {
@@ -48,5 +51,7 @@ fn main() -> Result<()> {
         Command::Train(train) => cli::train::run(train, &device),
         #[cfg(feature = "train")]
         Command::Eval(eval) => cli::eval::run(eval, &device),
+        #[cfg(feature = "train")]
+        Command::Sweep(sweep) => cli::sweep::run(sweep, &device),
     }
 }

@@ -161,6 +161,14 @@ impl Verifier {
     /// [`SepfaceError::NoFace`] when the detector says there is no face, or its box has no
     /// area or is smaller than `min_face_pixels`.
     pub async fn detect(&self, image: &RgbImage, source_name: &str) -> Result<FaceDetection> {
+        let detection = self.locate(image).await?;
+        self.check_detection(image, detection.face_box, detection.presence, source_name)?;
+        Ok(detection)
+    }
+
+    /// Runs the detector without judging its output: the box may be empty or tiny, and the
+    /// presence probability low. [`detect`](Self::detect) adds those checks.
+    pub async fn locate(&self, image: &RgbImage) -> Result<FaceDetection> {
         let size = self.detector_config.input_size();
         let input = images_to_tensor(&[image], size, Resize::Bilinear, &self.device)?;
         let output = self.detector.forward(input);
@@ -170,7 +178,6 @@ impl Verifier {
             None => None,
         };
         let face_box = FaceBox::from_edges([edges[0], edges[1], edges[2], edges[3]]);
-        self.check_detection(image, face_box, presence, source_name)?;
         Ok(FaceDetection { face_box, presence })
     }
 

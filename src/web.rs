@@ -111,6 +111,13 @@ struct EnrolledPhoto {
     photos: usize,
 }
 
+/// A face found and embedded, for benchmarks.
+#[derive(Serialize)]
+struct EmbeddedFace {
+    detection: crate::verify::FaceDetection,
+    embedding: Vec<f32>,
+}
+
 /// Statistics of a fine-tuning run for the page's plots.
 #[derive(Serialize)]
 struct FineTuneReport {
@@ -213,6 +220,23 @@ impl App {
     pub async fn detect_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
         let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
         to_js(&self.verifier.detect(&frame, "camera frame").await.map_err(js_error)?)
+    }
+
+    /// Detects and embeds the face in an RGBA frame without the presence, size and sharpness
+    /// checks, for benchmarks: returns `{ face_box, presence, embedding }`. A box without
+    /// pixels falls back to the centre of the frame.
+    #[wasm_bindgen(js_name = embedFrame)]
+    pub async fn embed_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let detection = self.verifier.locate(&frame).await.map_err(js_error)?;
+        let embedding = match self.verifier.embed(&frame, &detection.face_box).await {
+            Ok(embedding) => embedding,
+            Err(_) => {
+                let centre = crate::preprocess::center_box(width, height, 0.5);
+                self.verifier.embed(&frame, &centre).await.map_err(js_error)?
+            }
+        };
+        to_js(&EmbeddedFace { detection, embedding })
     }
 
     /// Adds a photo file (JPEG, PNG, WebP or GIF bytes) to the enrollment.

@@ -34,6 +34,8 @@ pub trait Network: Module + Sized {
     const NAME: &'static str;
     /// Builds a randomly initialised network.
     fn from_config(config: &Self::Config, device: &Device) -> Self;
+    /// Checks that `config` describes a network that can be built.
+    fn validate(config: &Self::Config) -> Result<()>;
 }
 
 impl Network for Detector {
@@ -42,6 +44,9 @@ impl Network for Detector {
     fn from_config(config: &DetectorConfig, device: &Device) -> Self {
         config.init(device)
     }
+    fn validate(config: &DetectorConfig) -> Result<()> {
+        config.validate()
+    }
 }
 
 impl Network for Embedder {
@@ -49,6 +54,9 @@ impl Network for Embedder {
     const NAME: &'static str = "embedder";
     fn from_config(config: &EmbedderConfig, device: &Device) -> Self {
         config.init(device)
+    }
+    fn validate(config: &EmbedderConfig) -> Result<()> {
+        config.validate()
     }
 }
 
@@ -124,12 +132,17 @@ impl ModuleVisitor for ParamCollector {
     }
 }
 
-/// Returns the hex SHA-256 of the tensors' names, dtypes, shapes and bytes, taken in name order
-/// so that it does not depend on the order a reader lists them in.
-fn checksum(tensors: &[burn_pack::Tensor]) -> std::result::Result<String, burn_pack::Error> {
+/// Returns the hex SHA-256 of the stored config and settings, then the tensors' names, dtypes,
+/// shapes and bytes in name order, so that it does not depend on the order a reader lists them
+/// in.
+fn checksum(config_json: &str, info_json: &str, tensors: &[burn_pack::Tensor]) -> std::result::Result<String, burn_pack::Error> {
     let mut sorted: Vec<&burn_pack::Tensor> = tensors.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
     let mut hasher = Sha256::new();
+    for text in [config_json, info_json] {
+        hasher.update((text.len() as u64).to_le_bytes());
+        hasher.update(text.as_bytes());
+    }
     for tensor in sorted {
         hasher.update(tensor.name.as_bytes());
         hasher.update([0]);
@@ -164,9 +177,9 @@ pub async fn to_bytes<N: Network>(model: &N, config: &N::Config, info: &WeightsI
         let dtype = data.dtype();
         tensors.push(burn_pack::Tensor::new(param.path, dtype, param.shape, Some(param.id), data.into_bytes()));
     }
-    let checksum = checksum(&tensors).map_err(|error| weights_error(N::NAME, error))?;
     let config_json = serde_json::to_string(config).map_err(|error| weights_error(N::NAME, error))?;
     let info_json = serde_json::to_string(info).map_err(|error| weights_error(N::NAME, error))?;
+    let checksum = checksum(&config_json, &info_json, &tensors).map_err(|error| weights_error(N::NAME, error))?;
     let bytes = burn_pack::Writer::new(tensors)
         .with_metadata(KEY_FORMAT, FORMAT_VERSION)
         .with_metadata(KEY_NETWORK, N::NAME)
@@ -228,12 +241,13 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
     if format != FORMAT_VERSION {
         return Err(fail(format!("uses format version {format}; this build reads version {FORMAT_VERSION}. Update sepface")));
     }
-    let config: N::Config = serde_json::from_str(&metadata_value(&metadata, KEY_CONFIG, source_name)?)
-        .map_err(|error| fail(format!("has an unreadable architecture config ({error})")))?;
-    let info: WeightsInfo = serde_json::from_str(&metadata_value(&metadata, KEY_INFO, source_name)?)
-        .map_err(|error| fail(format!("has unreadable settings ({error})")))?;
+    let config_json = metadata_value(&metadata, KEY_CONFIG, source_name)?;
+    let info_json = metadata_value(&metadata, KEY_INFO, source_name)?;
     let checksum = metadata_value(&metadata, KEY_SHA256, source_name)?;
-    verify_checksum(bytes, &checksum, source_name)?;
+    verify_checksum(bytes, (&config_json, &info_json), &checksum, source_name)?;
+    let config: N::Config = serde_json::from_str(&config_json).map_err(|error| fail(format!("has an unreadable architecture config ({error})")))?;
+    N::validate(&config).map_err(|error| fail(format!("stores an invalid architecture ({error})")))?;
+    let info: WeightsInfo = serde_json::from_str(&info_json).map_err(|error| fail(format!("has unreadable settings ({error})")))?;
 
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|error| fail(format!("could not read the tensors ({error})")))?
@@ -249,7 +263,7 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
     })
 }
 
-fn verify_checksum(bytes: &[u8], expected: &str, source_name: &str) -> Result<()> {
+fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expected: &str, source_name: &str) -> Result<()> {
     let fail = |reason: String| SepfaceError::Weights {
         source_name: source_name.to_string(),
         reason,
@@ -258,7 +272,7 @@ fn verify_checksum(bytes: &[u8], expected: &str, source_name: &str) -> Result<()
         .map_err(|error| fail(format!("not a readable burnpack file ({error})")))?;
     let damaged = |error: burn_pack::Error| fail(format!("is truncated or damaged ({error}); download or export it again"));
     let tensors = reader.into_tensors().map_err(damaged)?;
-    let actual = checksum(&tensors).map_err(damaged)?;
+    let actual = checksum(config_json, info_json, &tensors).map_err(damaged)?;
     if actual != expected {
         return Err(fail(format!(
             "checksum mismatch (stored {expected}, computed {actual}): the file is corrupted. Download or export it again"

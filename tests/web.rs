@@ -78,11 +78,13 @@ async fn cpu_and_webgpu_give_the_same_boxes_and_distances() {
     let images: Vec<_> = photos.iter().take(5).map(|(name, bytes)| decode_image(bytes, name).expect("photo")).collect();
     let mut embeddings = Vec::new();
     for (image, (name, _)) in images.iter().zip(&photos) {
-        let on_cpu = cpu.detect(image, name).await.expect("face on the CPU");
-        let on_gpu = gpu.detect(image, name).await.expect("face on WebGPU");
+        let on_cpu = cpu.locate(image).await.expect("detector on the CPU");
+        let on_gpu = gpu.locate(image).await.expect("detector on WebGPU");
         for (a, b) in on_cpu.face_box.edges().iter().zip(on_gpu.face_box.edges()) {
             assert!((a - b).abs() < 2e-3, "{name}: box {:?} on the CPU, {:?} on WebGPU", on_cpu.face_box, on_gpu.face_box);
         }
+        let (a, b) = (on_cpu.presence.unwrap_or(0.0), on_gpu.presence.unwrap_or(0.0));
+        assert!((a - b).abs() < 2e-3, "{name}: face probability {a} on the CPU, {b} on WebGPU");
         let a = cpu.embed(image, &on_cpu.face_box).await.expect("CPU embedding");
         let b = gpu.embed(image, &on_cpu.face_box).await.expect("WebGPU embedding");
         embeddings.push((a, b));
@@ -102,19 +104,13 @@ async fn fine_tuning_lowers_the_loss(device: Device) {
     if photos.is_empty() {
         return;
     }
-    let mut verifier = verifier(&device).await;
-    // This test is about fine-tuning: take the detector's box even where it doubts the face.
-    let settings = sepface::VerifySettings {
-        min_presence: 0.0,
-        ..*verifier.settings()
-    };
-    verifier.set_settings(settings);
+    let verifier = verifier(&device).await;
     let margin = verifier.settings().crop_margin;
     let (embedder, config) = verifier.embedder();
     let mut samples = Vec::new();
     for (index, (name, bytes)) in photos.iter().enumerate() {
         let image = decode_image(bytes, name).expect("photo");
-        let face = verifier.detect(&image, name).await.expect("face").face_box;
+        let face = verifier.locate(&image).await.expect("detector").face_box;
         let crop = stored_crop(&image, &face, margin, (config.input_size() as f32 * 1.25) as u32).expect("crop");
         samples.push(FaceSample { crop, identity: index / 4 });
     }

@@ -23,6 +23,23 @@ pub enum EvalCommand {
     Detector(DetectorEvalArgs),
     /// CelebA pairs and LFW View 2 through the whole pipeline.
     Embedder(EmbedderEvalArgs),
+    /// LFW View 2 with embeddings computed elsewhere (such as another library in a browser).
+    Embeddings(EmbeddingsEvalArgs),
+}
+
+/// Arguments of `sepface eval embeddings`.
+#[derive(Args, Debug)]
+pub struct EmbeddingsEvalArgs {
+    /// LFW folder with pairs.txt.
+    #[arg(long)]
+    pub lfw: PathBuf,
+    /// JSON files mapping image paths relative to the LFW image folder (`Name/Name_0001.jpg`)
+    /// to embedding vectors; one per method compared.
+    #[arg(long, required = true)]
+    pub embeddings: Vec<PathBuf>,
+    /// Folder for report.md, report.json and the ROC plot.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Arguments of `sepface eval detector`.
@@ -82,6 +99,7 @@ pub fn run(command: EvalCommand, device: &Device) -> Result<()> {
     match command {
         EvalCommand::Detector(args) => eval_detector(args, device),
         EvalCommand::Embedder(args) => eval_embedder(args, device),
+        EvalCommand::Embeddings(args) => eval_embeddings(args),
     }
 }
 
@@ -189,6 +207,33 @@ fn eval_embedder(args: EmbedderEvalArgs, device: &Device) -> Result<()> {
         lfw: lfw_reports,
     };
     write_embedder_report(&args.out, &evaluation, load_history(args.history.as_deref())?.as_ref())?;
+    println!("report: {}", args.out.join("report.md").display());
+    Ok(())
+}
+
+fn eval_embeddings(args: EmbeddingsEvalArgs) -> Result<()> {
+    let images = lfw::image_root(&args.lfw);
+    let view2 = lfw::read_pairs(&args.lfw.join("pairs.txt"), &images)?;
+    let mut reports = Vec::new();
+    for file in &args.embeddings {
+        let text = std::fs::read_to_string(file).with_context(|| format!("could not read {}", file.display()))?;
+        let vectors: std::collections::HashMap<String, Vec<f32>> =
+            serde_json::from_str(&text).with_context(|| format!("{} must map image paths to arrays of numbers", file.display()))?;
+        let embeddings = sepface::train::eval::Embeddings {
+            vectors: vectors.into_iter().map(|(path, vector)| (images.join(path), vector)).collect(),
+            fallbacks: 0,
+        };
+        let name = file.file_stem().map_or("embeddings".into(), |stem| stem.to_string_lossy().into_owned());
+        let report = sepface::train::eval::score_lfw(&embeddings, &name, &view2, sepface::loss::Distance::SquaredEuclidean)?;
+        println!("{name}: LFW View 2 10-fold accuracy {:.4} +- {:.4}, {} of {} pairs scored", report.folded.mean, report.folded.std, report.pairs.as_ref().map_or(0, |p| p.pairs), view2.len());
+        reports.push(report);
+    }
+    let evaluation = EmbedderEvaluation {
+        weights: "embeddings computed outside sepface".into(),
+        celeba: None,
+        lfw: reports,
+    };
+    write_embedder_report(&args.out, &evaluation, None)?;
     println!("report: {}", args.out.join("report.md").display());
     Ok(())
 }

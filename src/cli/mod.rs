@@ -6,6 +6,8 @@ pub mod eval;
 #[cfg(feature = "train")]
 pub mod progress;
 #[cfg(feature = "train")]
+pub mod sweep;
+#[cfg(feature = "train")]
 pub mod train;
 
 use anyhow::{Result, bail};

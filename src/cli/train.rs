@@ -113,6 +113,13 @@ pub struct DetectorArgs {
     /// Weight of the presence loss against the box MSE.
     #[arg(long, default_value_t = 0.02)]
     pub presence_weight: f64,
+    /// Smallest crop window, as a fraction of the image side (below 1 zooms in).
+    #[arg(long, default_value_t = AugmentConfig::detector().min_scale)]
+    pub min_scale: f32,
+    /// Largest crop window, as a fraction of the image side (above 1 zooms out, so faces get
+    /// smaller).
+    #[arg(long, default_value_t = AugmentConfig::detector().max_scale)]
+    pub max_scale: f32,
     /// Train without crop jitter, flips and colour jitter.
     #[arg(long)]
     pub no_augment: bool,
@@ -207,6 +214,9 @@ fn run_task<T: TrainTask>(task: &T, options: &TrainOptions, device: &Device, sto
 
 fn train_detector(args: DetectorArgs, device: &Device, stop: &StopFlag) -> Result<RunSummary> {
     let config = DetectorConfig::named(&args.common.arch)?;
+    if !(args.min_scale > 0.0 && args.min_scale <= args.max_scale) {
+        bail!("invalid crop scales {} to {}: use 0 < --min-scale <= --max-scale", args.min_scale, args.max_scale);
+    }
     let options = args.common.options(args.batch_size, 50);
     options.prepare_output()?;
     let sources = cuhk_sources(&args.cuhk.join("trainImageList.txt"))?;
@@ -222,7 +232,15 @@ fn train_detector(args: DetectorArgs, device: &Device, stop: &StopFlag) -> Resul
         bail!("no readable training or validation images under {}", args.cuhk.display());
     }
     let task = DetectorTask {
-        augment: if args.no_augment { AugmentConfig::none() } else { AugmentConfig::detector() },
+        augment: if args.no_augment {
+            AugmentConfig::none()
+        } else {
+            AugmentConfig {
+                min_scale: args.min_scale,
+                max_scale: args.max_scale,
+                ..AugmentConfig::detector()
+            }
+        },
         config,
         train: Arc::new(train),
         validation: Arc::new(validation),

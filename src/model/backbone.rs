@@ -42,6 +42,9 @@ impl Activation {
     }
 }
 
+/// Largest accepted input side in pixels; the paper's networks use 112 and 224.
+pub const MAX_INPUT_SIZE: usize = 1024;
+
 /// Configuration of a [`Backbone`].
 #[derive(Config, Debug)]
 pub struct BackboneConfig {
@@ -103,6 +106,9 @@ impl BackboneConfig {
                 format!("filters {:?}, convs_per_stage {:?}", self.filters, self.convs_per_stage),
                 "every stage needs at least one convolution with at least one filter",
             ));
+        }
+        if self.input_size > MAX_INPUT_SIZE {
+            return Err(crate::SepfaceError::invalid("input_size", self.input_size, &format!("at most {MAX_INPUT_SIZE} pixels")));
         }
         if self.output_shape()[1] == 0 {
             return Err(crate::SepfaceError::invalid(

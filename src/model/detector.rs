@@ -60,6 +60,13 @@ impl DetectorConfig {
         }
     }
 
+    /// Checks that the network can be built: valid stages, non-zero dense widths, a dropout
+    /// rate in [0, 1).
+    pub fn validate(&self) -> crate::Result<()> {
+        self.backbone.validate()?;
+        check_head(&self.dense, self.dropout)
+    }
+
     /// Side of the square input image in pixels.
     pub fn input_size(&self) -> usize {
         self.backbone.input_size
@@ -93,6 +100,17 @@ impl DetectorConfig {
             output: LinearConfig::new(width_in, if self.presence { 5 } else { 4 }).init(device),
         }
     }
+}
+
+/// Checks dense widths and the dropout rate of a network head.
+pub(crate) fn check_head(dense: &[usize], dropout: f64) -> crate::Result<()> {
+    if dense.contains(&0) {
+        return Err(crate::SepfaceError::invalid("dense widths", format!("{dense:?}"), "widths of at least 1"));
+    }
+    if !(0.0..1.0).contains(&dropout) {
+        return Err(crate::SepfaceError::invalid("dropout", dropout, "a rate in [0, 1)"));
+    }
+    Ok(())
 }
 
 /// The bounding-box regressor.

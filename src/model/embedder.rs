@@ -58,8 +58,9 @@ impl EmbedderConfig {
         Self::new(backbone, vec![4096, 4096])
     }
 
-    /// The embedder shipped to the browser: separable convolutions with batch normalisation and
-    /// leaky ReLU, global average pooling and a 128-d embedding, under 1.5 M parameters.
+    /// Returns the embedder shipped to the browser: separable convolutions with batch
+    /// normalisation and leaky ReLU, a flattened 6x6 map and a 128-d projection, under 1.5 M
+    /// parameters.
     pub fn web() -> Self {
         let backbone = BackboneConfig::new(96, vec![32, 64, 128, 256], vec![2, 2, 2, 2], ConvKind::Separable)
             .with_batch_norm(true)
@@ -82,6 +83,17 @@ impl EmbedderConfig {
                 "one of paper_regular, paper_separable, web",
             )),
         }
+    }
+
+    /// Checks that the network can be built: valid stages, non-zero dense and embedding widths,
+    /// a dropout rate in [0, 1).
+    pub fn validate(&self) -> crate::Result<()> {
+        self.backbone.validate()?;
+        super::detector::check_head(&self.dense, self.dropout)?;
+        if self.embedding_dim == Some(0) {
+            return Err(crate::SepfaceError::invalid("embedding_dim", 0, "at least 1"));
+        }
+        Ok(())
     }
 
     /// Side of the square input crop in pixels.

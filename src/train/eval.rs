@@ -320,32 +320,58 @@ pub struct LfwReport {
     pub fallbacks: usize,
 }
 
+fn as_tuples(pairs: &[LfwPair]) -> Vec<(PathBuf, PathBuf, bool)> {
+    pairs.iter().map(|p| (p.first.clone(), p.second.clone(), p.same)).collect()
+}
+
 /// Runs LFW View 2 (and fits the threshold on View 1 `tuning` pairs when given).
 pub fn evaluate_lfw(pipeline: &PipelineEmbedder, cropping: &str, view2: &[LfwPair], tuning: &[LfwPair], distance: Distance) -> Result<LfwReport> {
-    let as_tuples = |pairs: &[LfwPair]| -> Vec<(PathBuf, PathBuf, bool)> { pairs.iter().map(|p| (p.first.clone(), p.second.clone(), p.same)).collect() };
-    let (view2_pairs, tuning_pairs) = (as_tuples(view2), as_tuples(tuning));
-    let paths: Vec<&Path> = view2_pairs.iter().chain(&tuning_pairs).flat_map(|(a, b, _)| [a.as_path(), b.as_path()]).collect();
+    let paths: Vec<&Path> = view2.iter().chain(tuning).flat_map(|p| [p.first.as_path(), p.second.as_path()]).collect();
     let embeddings = pipeline.embed_paths(&paths)?;
+    let mut report = score_lfw(&embeddings, cropping, view2, distance)?;
+    let view1 = fit_threshold(&score_pairs(&as_tuples(tuning), &embeddings, distance)).map(|(threshold, _)| threshold);
+    if let Some(threshold) = view1 {
+        let scored = score_pairs(&as_tuples(view2), &embeddings, distance);
+        let pairs = PairReport::new(&scored, threshold, "LFW View 1 (pairsDevTrain.txt)", distance.max_value());
+        report.view1_threshold = Some(threshold);
+        report.accuracy_at_view1_threshold = Some(pairs.accuracy);
+        report.pairs = Some(pairs);
+    }
+    report.fallbacks = embeddings.fallbacks;
+    Ok(report)
+}
+
+/// Scores LFW View 2 with ready embeddings: 10-fold accuracy, and the ROC curve of all pairs
+/// (whose confusion matrix uses the threshold fitted on all of them, as no View 1 threshold is
+/// given). Pairs with an image missing from `embeddings` are left out.
+pub fn score_lfw(embeddings: &Embeddings, name: &str, view2: &[LfwPair], distance: Distance) -> Result<LfwReport> {
+    let view2_pairs = as_tuples(view2);
     let folds: Vec<usize> = view2.iter().map(|p| p.fold.unwrap_or(0)).collect();
     let kept: Vec<(ScoredPair, usize)> = view2_pairs
         .iter()
         .zip(&folds)
         .filter_map(|((a, b, same), fold)| {
             let (a, b) = (embeddings.vectors.get(a)?, embeddings.vectors.get(b)?);
-            Some((ScoredPair { distance: distance.between(a, b), same: *same }, *fold))
+            Some((
+                ScoredPair {
+                    distance: distance.between(a, b),
+                    same: *same,
+                },
+                *fold,
+            ))
         })
         .collect();
     let scored: Vec<ScoredPair> = kept.iter().map(|(pair, _)| *pair).collect();
     let fold_of: Vec<usize> = kept.iter().map(|(_, fold)| *fold).collect();
     let folded = folded_accuracy(&scored, &fold_of)?;
-    let view1 = fit_threshold(&score_pairs(&tuning_pairs, &embeddings, distance)).map(|(threshold, _)| threshold);
-    let pairs = view1.map(|threshold| PairReport::new(&scored, threshold, "LFW View 1 (pairsDevTrain.txt)", distance.max_value()));
+    let max = scored.iter().map(|p| p.distance).fold(distance.max_value(), f32::max);
+    let pairs = fit_threshold(&scored).map(|(threshold, _)| PairReport::new(&scored, threshold, "fitted on all View 2 pairs", max));
     Ok(LfwReport {
-        cropping: cropping.to_string(),
+        cropping: name.to_string(),
         folded,
-        view1_threshold: view1,
-        accuracy_at_view1_threshold: pairs.as_ref().map(|p| p.accuracy),
+        view1_threshold: None,
+        accuracy_at_view1_threshold: None,
         pairs,
-        fallbacks: embeddings.fallbacks,
+        fallbacks: 0,
     })
 }

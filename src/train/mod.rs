@@ -16,6 +16,7 @@ pub mod loader;
 pub mod plot;
 pub mod report;
 pub mod runner;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

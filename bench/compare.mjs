@@ -1,0 +1,109 @@
+// sepface and @vladmandic/face-api side by side in one headless Chromium run: the same LFW
+// images, chunk by chunk, alternating between the libraries so machine noise hits both alike.
+// Writes one embeddings file per library and backend, and timings, download sizes and
+// time-to-first-result to results.json; `sepface eval embeddings` then scores every file with
+// the same LFW View 2 10-fold protocol.
+//
+// Usage (from the crate root, after `trunk build --release` and `npm ci` in bench/):
+//   node bench/compare.mjs [--runners sepface:cpu,sepface:webgpu,faceapi:cpu,faceapi:webgl]
+//                          [--limit N] [--chunk 50] [--out bench/results]
+// Environment: SEPFACE_DATA (default ../shared/data), SEPFACE_DIST (default dist).
+
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const argument = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
+const here = resolve('bench');
+const dist = resolve(process.env.SEPFACE_DIST || 'dist');
+const data = resolve(process.env.SEPFACE_DATA || '../shared/data');
+const images = join(data, 'lfw', 'lfw-deepfunneled');
+const faceapi = join(here, 'node_modules', '@vladmandic', 'face-api');
+const out = resolve(argument('--out', 'bench/results'));
+const runners = argument('--runners', 'sepface:cpu,sepface:webgpu,faceapi:cpu,faceapi:webgl').split(',').map((r) => { const [library, backend] = r.split(':'); return { library, backend }; });
+const limit = Number(argument('--limit', '0'));
+const chunk = Number(argument('--chunk', '50'));
+
+const ROUTES = [['/compare/', join(here, 'compare')], ['/sepface/', dist], ['/faceapi-model/', join(faceapi, 'model')], ['/faceapi/', join(faceapi, 'dist')], ['/lfw/', images]];
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
+
+function serve() {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    const route = ROUTES.find(([prefix]) => path.startsWith(prefix));
+    const file = route && join(route[1], path.slice(route[0].length) || 'index.html');
+    if (!file || !file.startsWith(route[1]) || !existsSync(file) || !statSync(file).isFile()) { response.writeHead(404).end(); return; }
+    const body = readFileSync(file);
+    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
+    response.end(body);
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` })));
+}
+
+/** The distinct images of LFW View 2, as paths relative to the image folder. */
+function viewTwoImages() {
+  const lines = readFileSync(join(data, 'lfw', 'pairs.txt'), 'utf8').trim().split('\n').slice(1);
+  const name = (person, number) => `${person}/${person}_${String(number).padStart(4, '0')}.jpg`;
+  const set = new Set();
+  for (const line of lines) {
+    const f = line.trim().split(/\s+/);
+    if (f.length === 3) { set.add(name(f[0], f[1])); set.add(name(f[0], f[2])); }
+    if (f.length === 4) { set.add(name(f[0], f[1])); set.add(name(f[2], f[3])); }
+  }
+  return [...set].sort();
+}
+
+const FLAGS = ['--enable-unsafe-webgpu', '--use-angle=swiftshader', '--enable-unsafe-swiftshader', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'];
+
+async function open(runner, origin, firstImage) {
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
+  const page = await browser.newPage();
+  let bytes = 0;
+  page.on('response', async (response) => { try { bytes += (await response.body()).length; } catch { /* redirects have no body */ } });
+  await page.goto(`${origin}/compare/?library=${runner.library}&backend=${runner.backend}`);
+  await page.waitForFunction(() => window.bench !== undefined);
+  const startMs = await page.evaluate(() => window.bench.start());
+  const first = await page.evaluate((url) => window.bench.run(url), `/lfw/${firstImage}`);
+  const firstResultMs = await page.evaluate(() => performance.now());
+  return { ...runner, browser, page, downloadBytes: bytes, startMs, firstResultMs, firstMs: first.ms, embeddings: {}, times: [], notFound: 0 };
+}
+
+async function main() {
+  const list = viewTwoImages();
+  const selected = limit > 0 ? list.slice(0, limit) : list;
+  mkdirSync(out, { recursive: true });
+  const { server, origin } = await serve();
+  const opened = [];
+  for (const runner of runners) {
+    opened.push(await open(runner, origin, list[0]));
+    const last = opened[opened.length - 1];
+    console.log(`${runner.library} on ${runner.backend}: ready in ${(last.startMs / 1000).toFixed(1)} s, first result ${(last.firstResultMs / 1000).toFixed(1)} s after navigation, ${(last.downloadBytes / 1e6).toFixed(2)} MB downloaded`);
+  }
+  for (let start = 0; start < selected.length; start += chunk) {
+    for (const runner of opened) {
+      for (const path of selected.slice(start, start + chunk)) {
+        const result = await runner.page.evaluate((url) => window.bench.run(url), `/lfw/${path}`);
+        runner.embeddings[path] = result.embedding;
+        runner.times.push(result.ms);
+        if (!result.found) runner.notFound += 1;
+      }
+    }
+    console.log(`${Math.min(start + chunk, selected.length)} of ${selected.length} images`);
+  }
+  server.close();
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  const results = [];
+  for (const runner of opened) {
+    const file = join(out, `${runner.library}-${runner.backend}.json`);
+    writeFileSync(file, JSON.stringify(runner.embeddings));
+    results.push({ library: runner.library, backend: runner.backend, images: runner.times.length, medianMs: median(runner.times), meanMs: runner.times.reduce((a, b) => a + b, 0) / runner.times.length, notFound: runner.notFound, downloadBytes: runner.downloadBytes, startMs: runner.startMs, firstResultMs: runner.firstResultMs, embeddings: file });
+    await runner.browser.close();
+  }
+  const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, results }, null, 2));
+  console.log(JSON.stringify(results, null, 2));
+}
+
+main().catch((error) => { console.error(error); process.exit(1); });
