@@ -5,7 +5,7 @@
 // the same LFW View 2 10-fold protocol.
 //
 // Usage (from the crate root, after `trunk build --release` and `npm ci` in bench/):
-//   node bench/compare.mjs [--runners sepface:cpu,sepface:webgpu,faceapi:cpu,faceapi:webgl]
+//   node bench/compare.mjs [--runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl]
 //                          [--limit N] [--chunk 50] [--out bench/results]
 // Environment: SEPFACE_DATA (default ../shared/data), SEPFACE_DIST (default dist).
 
@@ -22,20 +22,28 @@ const data = resolve(process.env.SEPFACE_DATA || '../shared/data');
 const images = join(data, 'lfw', 'lfw-deepfunneled');
 const faceapi = join(here, 'node_modules', '@vladmandic', 'face-api');
 const out = resolve(argument('--out', 'bench/results'));
-const runners = argument('--runners', 'sepface:cpu,sepface:webgpu,faceapi:cpu,faceapi:webgl').split(',').map((r) => { const [library, backend] = r.split(':'); return { library, backend }; });
+const runners = argument('--runners', 'sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl').split(',').map((r) => { const [library, backend] = r.split(':'); return { library, backend }; });
 const limit = Number(argument('--limit', '0'));
 const chunk = Number(argument('--chunk', '50'));
 
-const ROUTES = [['/compare/', join(here, 'compare')], ['/sepface/', dist], ['/faceapi-model/', join(faceapi, 'model')], ['/faceapi/', join(faceapi, 'dist')], ['/lfw/', images]];
+const ROUTES = [['/tfjs-wasm/', join(here, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')], ['/compare/', join(here, 'compare')], ['/sepface/', dist], ['/faceapi-model/', join(faceapi, 'model')], ['/faceapi/', join(faceapi, 'dist')], ['/lfw/', images]];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
+
+/** Bytes of library code and models served, by `library:backend` (from the page's Referer). */
+const served = new Map();
 
 function serve() {
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    const referer = new URLSearchParams(new URL(request.headers.referer || 'http://x/', 'http://x').search);
     const route = ROUTES.find(([prefix]) => path.startsWith(prefix));
     const file = route && join(route[1], path.slice(route[0].length) || 'index.html');
     if (!file || !file.startsWith(route[1]) || !existsSync(file) || !statSync(file).isFile()) { response.writeHead(404).end(); return; }
     const body = readFileSync(file);
+    if (!path.startsWith('/lfw/') && !path.startsWith('/compare/')) {
+      const key = `${referer.get('library')}:${referer.get('backend')}`;
+      served.set(key, (served.get(key) || 0) + body.length);
+    }
     response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
     response.end(body);
   });
@@ -60,14 +68,12 @@ const FLAGS = ['--enable-unsafe-webgpu', '--use-angle=swiftshader', '--enable-un
 async function open(runner, origin, firstImage) {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: FLAGS });
   const page = await browser.newPage();
-  let bytes = 0;
-  page.on('response', async (response) => { try { bytes += (await response.body()).length; } catch { /* redirects have no body */ } });
   await page.goto(`${origin}/compare/?library=${runner.library}&backend=${runner.backend}`);
   await page.waitForFunction(() => window.bench !== undefined);
   const startMs = await page.evaluate(() => window.bench.start());
   const first = await page.evaluate((url) => window.bench.run(url), `/lfw/${firstImage}`);
   const firstResultMs = await page.evaluate(() => performance.now());
-  return { ...runner, browser, page, downloadBytes: bytes, startMs, firstResultMs, firstMs: first.ms, embeddings: {}, times: [], notFound: 0 };
+  return { ...runner, browser, page, downloadBytes: served.get(`${runner.library}:${runner.backend}`) || 0, startMs, firstResultMs, firstMs: first.ms, embeddings: {}, times: [], notFound: 0 };
 }
 
 async function main() {

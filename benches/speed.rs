@@ -1,7 +1,8 @@
-//! Inference speed of the paper's four networks (Tables 1, 2, 4 and 5) and the web networks on
-//! burn's flex CPU backend, side by side in one process: time per batch (32 images for
-//! detectors, 16 for embedders, as the paper's Tables 3 and 6), the separable/regular speed-up,
-//! and beside it the ratio of multiply-accumulates.
+//! Inference speed of the four networks of de Souza, "Face Verification with Depthwise
+//! Separable Convolutions and the Triplet Loss" (its Tables 1, 2, 4 and 5) and of the web
+//! networks on burn's flex CPU backend, side by side in one process. It prints the time per
+//! batch (32 images for detectors, 16 for embedders, as in the paper's Tables 3 and 6), the
+//! separable/regular speed-up, and beside it the ratio of multiply-accumulates.
 //!
 //! ```text
 //! cargo bench --bench speed -- [--threads 1] [--batches 5] [--json FILE]

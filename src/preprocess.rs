@@ -87,8 +87,8 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
 ///
 /// The decoder fills a truncated JPEG's missing rows with grey instead of failing, which would
 /// give a wrong embedding without any error. Marker bytes cannot occur inside entropy-coded
-/// data (an `FF` byte there is followed by `00` or a restart marker), so a complete file has an
-/// `FF D9` after its last start-of-scan (`FF DA`); an embedded EXIF thumbnail ends before it.
+/// data, because an `FF` byte there is followed by `00` or a restart marker. So a complete file
+/// has an `FF D9` after its last start-of-scan (`FF DA`), and an EXIF thumbnail ends before it.
 fn jpeg_is_complete(bytes: &[u8]) -> bool {
     let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
     match (last(0xDA), last(0xD9)) {

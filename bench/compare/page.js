@@ -33,6 +33,7 @@ async function startSepface() {
 
 async function startFaceapi() {
   const faceapi = await import('/faceapi/face-api.esm.js');
+  if (backend === 'wasm') faceapi.tf.setWasmPaths('/tfjs-wasm/');
   await faceapi.tf.setBackend(backend);
   await faceapi.tf.ready();
   if (faceapi.tf.getBackend() !== backend) throw new Error(`face-api.js runs on ${faceapi.tf.getBackend()}, not ${backend}`);

@@ -9,9 +9,10 @@ use clap::{Args, Subcommand, ValueEnum};
 use sepface::datasets::celeba::{Celeba, Partition};
 use sepface::datasets::folders::read_identity_folders;
 use sepface::loss::{Distance, Mining, TripletLossConfig};
-use sepface::model::{Detector, DetectorConfig, EmbedderConfig};
+use sepface::model::{Detector, DetectorConfig, Embedder, EmbedderConfig};
 use sepface::augment::AugmentConfig;
 use sepface::train::data::{celeba_face_sources, cuhk_sources, folder_face_sources, split_identities, split_off};
+use sepface::train::classifier::ClassifierTask;
 use sepface::train::detector::{DetectorTask, load_box_samples};
 use sepface::train::embedder::{EmbedderData, EmbedderTask};
 use sepface::train::faces::{BoxFinder, prepare_faces};
@@ -186,6 +187,28 @@ pub struct EmbedderArgs {
     /// Train without crop jitter, flips and colour jitter.
     #[arg(long)]
     pub no_augment: bool,
+    /// Training objective: the triplet loss (the paper's), or classification of the training
+    /// identities with the large-margin cosine loss, as a pre-training for the triplet loss.
+    #[arg(long, value_enum, default_value = "triplet")]
+    pub objective: ObjectiveArg,
+    /// Scale of the cosine logits (objective cosface).
+    #[arg(long, default_value_t = 16.0)]
+    pub cosface_scale: f64,
+    /// Cosine margin of the true identity (objective cosface).
+    #[arg(long, default_value_t = 0.2)]
+    pub cosface_margin: f64,
+    /// Embedder weights to start from instead of random ones, such as a cosface pre-training.
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+}
+
+/// Training objectives of the embedder.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObjectiveArg {
+    /// The triplet loss with the chosen mining.
+    Triplet,
+    /// Identity classification with the large-margin cosine loss (CosFace).
+    Cosface,
 }
 
 /// Runs `sepface train`.
@@ -302,6 +325,16 @@ fn train_embedder(args: EmbedderArgs, device: &Device, stop: &StopFlag) -> Resul
         images_per_identity: args.images_per_identity,
     };
     let augment = if args.no_augment { AugmentConfig::none() } else { AugmentConfig::embedder() };
-    let task = EmbedderTask::new(config, data, loss, options.validation_batches, augment, args.crop_margin, options.seed)?;
-    run_task(&task, &options, device, stop)
+    let mut task = EmbedderTask::new(config, data, loss, options.validation_batches, augment, args.crop_margin, options.seed)?;
+    if let Some(path) = &args.init {
+        let initial: Weights<Embedder> = weights::load_file(path, device)?;
+        if serde_json::to_string(&initial.config).ok() != serde_json::to_string(&task.config).ok() {
+            bail!("{} holds another embedder architecture than --arch {}", path.display(), args.common.arch);
+        }
+        task.initial = Some(initial.model);
+    }
+    match args.objective {
+        ObjectiveArg::Triplet => run_task(&task, &options, device, stop),
+        ObjectiveArg::Cosface => run_task(&ClassifierTask::new(task, args.cosface_scale, args.cosface_margin)?, &options, device, stop),
+    }
 }

@@ -1,5 +1,6 @@
-//! Distances and the triplet loss.
+//! Distances, the triplet loss, and the large-margin cosine loss for pre-training.
 
+pub mod cosface;
 pub mod distance;
 pub mod triplet;
 

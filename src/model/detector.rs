@@ -19,26 +19,26 @@ pub struct DetectorConfig {
     #[config(default = 0.3)]
     pub dropout: f64,
     /// Whether the network also outputs a face-presence logit, trained on images with and
-    /// without a face. The paper's detectors have no such output.
+    /// without a face. The detectors of Tables 1 and 2 have no such output.
     #[config(default = false)]
     pub presence: bool,
 }
 
 impl DetectorConfig {
-    /// The paper's regular-convolution detector (Table 1): 31,430,212 weights at 112x112.
+    /// Returns the regular-convolution detector of Table 1: 31,430,212 weights at 112x112.
     pub fn paper_regular() -> Self {
         let backbone = BackboneConfig::new(112, vec![64, 128, 256, 512], vec![2, 2, 2, 2], ConvKind::Regular);
         Self::new(backbone, vec![1024, 1024])
     }
 
-    /// The paper's separable-convolution detector (Table 2): 13,045,983 weights at 112x112.
+    /// Returns the separable-convolution detector of Table 2: 13,045,983 weights at 112x112.
     pub fn paper_separable() -> Self {
         let backbone = BackboneConfig::new(112, vec![64, 128, 256], vec![2, 2, 2], ConvKind::Separable);
         Self::new(backbone, vec![256, 256])
     }
 
-    /// The detector shipped to the browser: separable convolutions with batch normalisation and
-    /// leaky ReLU, under 0.25 M parameters.
+    /// Returns the detector shipped to the browser: separable convolutions with batch
+    /// normalisation and leaky ReLU, under 0.25 M parameters.
     pub fn web() -> Self {
         let backbone = BackboneConfig::new(96, vec![16, 32, 64, 96, 128], vec![1, 2, 2, 2, 2], ConvKind::Separable)
             .with_batch_norm(true)

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::backbone::{Activation, Backbone, BackboneConfig, ConvKind};
 
-/// How the backbone's feature map becomes a vector.
+/// Reduction of the backbone's feature map to a vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pooling {
     /// Flatten `[channels, h, w]` into one vector, as VGG does.
@@ -24,7 +24,7 @@ pub enum Pooling {
 pub struct EmbedderConfig {
     /// The convolution stages.
     pub backbone: BackboneConfig,
-    /// How the feature map is turned into a vector.
+    /// Reduction of the feature map to a vector.
     #[config(default = "Pooling::Flatten")]
     pub pooling: Pooling,
     /// Widths of the dense layers, each with ReLU and dropout.
@@ -39,14 +39,14 @@ pub struct EmbedderConfig {
 }
 
 impl EmbedderConfig {
-    /// The paper's regular-convolution embedder (Table 4, VGG-16 at 224x224): 134,260,544
+    /// Returns the paper's regular-convolution embedder (Table 4, VGG-16 at 224x224): 134,260,544
     /// weights, 4096-d output.
     pub fn paper_regular() -> Self {
         let backbone = BackboneConfig::new(224, vec![64, 128, 256, 512, 512], vec![2, 2, 3, 3, 3], ConvKind::Regular);
         Self::new(backbone, vec![4096, 4096])
     }
 
-    /// The paper's separable-convolution embedder (Table 5): 121,234,907 weights counting the
+    /// Returns the paper's separable-convolution embedder (Table 5): 121,234,907 weights counting the
     /// four values per channel of each batch normalisation, 4096-d output.
     ///
     /// NOTE: the paper does not give the leaky ReLU slope; 0.3 is the Keras default, the
@@ -58,11 +58,12 @@ impl EmbedderConfig {
         Self::new(backbone, vec![4096, 4096])
     }
 
-    /// Returns the embedder shipped to the browser: separable convolutions with batch
-    /// normalisation and leaky ReLU, a flattened 6x6 map and a 128-d projection, under 1.5 M
-    /// parameters.
+    /// Returns the embedder shipped to the browser: 64x64 crops, separable convolutions with
+    /// batch normalisation and leaky ReLU, a flattened 4x4 map and a 128-d projection, under
+    /// 1.5 M parameters. The input is smaller than the paper's 224 so that training on two CPU
+    /// cores sees the data many times in an hour or two.
     pub fn web() -> Self {
-        let backbone = BackboneConfig::new(96, vec![32, 64, 128, 256], vec![2, 2, 2, 2], ConvKind::Separable)
+        let backbone = BackboneConfig::new(64, vec![32, 64, 128, 256], vec![2, 2, 2, 2], ConvKind::Separable)
             .with_batch_norm(true)
             .with_activation(Activation::LeakyRelu { slope: 0.1 });
         Self::new(backbone, vec![])
@@ -158,7 +159,7 @@ pub struct Embedder {
     pub dropout: Dropout,
     /// The final linear projection, if configured.
     pub projection: Option<Linear>,
-    /// How the feature map is turned into a vector.
+    /// Reduction of the feature map to a vector.
     #[module(skip)]
     pub pooling: Pooling,
 }

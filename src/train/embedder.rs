@@ -38,6 +38,8 @@ pub struct EmbedderTask {
     pub augment: AugmentConfig,
     /// Margin around the face box at inference, stored with the weights.
     pub crop_margin: f32,
+    /// Weights to start from instead of random ones, such as a classification pre-training.
+    pub initial: Option<Embedder>,
     /// Seed of the validation batches.
     pub seed: u64,
     train_sampler: PkSampler,
@@ -79,6 +81,7 @@ impl EmbedderTask {
             validation_batches,
             augment,
             crop_margin,
+            initial: None,
             seed,
             train_sampler,
             validation_sampler,
@@ -172,6 +175,10 @@ impl TrainTask for EmbedderTask {
         let mut metrics: BTreeMap<String, f64> = names.iter().zip(stats_sum).map(|(name, sum)| (name.to_string(), sum / count)).collect();
         metrics.insert("pair_accuracy".into(), accuracy);
         Ok((loss, metrics))
+    }
+
+    fn initial_model(&self, device: &Device) -> Option<Embedder> {
+        self.initial.clone().map(|model| model.train().fork(device))
     }
 
     fn weights_info(&self, model: &Embedder, device: &Device) -> Result<WeightsInfo> {

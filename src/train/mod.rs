@@ -1,11 +1,13 @@
-//! Native training and evaluation (feature `train`): the paper's protocol for the detector and
-//! the embedder, with checkpoints that resume exactly, early stopping, per-epoch metrics and
-//! reports with plots.
+//! Native training and evaluation (feature `train`): the protocol of de Souza, "Face
+//! Verification with Depthwise Separable Convolutions and the Triplet Loss" (Universidade de São
+//! Paulo), for the detector and the embedder, with checkpoints that resume exactly, early
+//! stopping, per-epoch metrics and reports with plots.
 //!
 //! Long work reports typed [`TrainEvent`]s to a callback, so the command line can draw progress
 //! bars and tests can watch the run.
 
 pub mod checkpoint;
+pub mod classifier;
 pub mod data;
 pub mod detector;
 pub mod embedder;
@@ -27,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::weights::Precision;
 use crate::{Result, SepfaceError};
 
-/// Settings shared by both training runs. Defaults follow the paper unless noted.
+/// Settings shared by both training runs. Defaults follow de Souza's protocol unless noted.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainOptions {
     /// Folder for checkpoints, best weights, metrics and the report.
@@ -54,12 +56,12 @@ pub struct TrainOptions {
     pub precision: Precision,
     /// Continue the run in `out` from its last checkpoint.
     pub resume: bool,
-    /// Start over in an `out` that already holds a run, replacing its files.
+    /// Start over in an `out` that already contains a run, replacing its files.
     pub force: bool,
 }
 
 impl TrainOptions {
-    /// Options with the paper's defaults for a run writing to `out`.
+    /// Returns options with de Souza's defaults for a run writing to `out`.
     pub fn new(out: impl Into<PathBuf>, batch_size: usize, validation_batches: usize) -> Self {
         Self {
             out: out.into(),
@@ -137,7 +139,7 @@ fn check_writable(folder: &Path) -> Result<()> {
 pub enum TrainEvent {
     /// Data is being prepared: `done` of `total` images.
     Preparing {
-        /// What is being prepared.
+        /// Name of the data being prepared.
         what: String,
         /// Images done.
         done: usize,
@@ -166,7 +168,7 @@ pub enum TrainEvent {
     EpochFinished(history::EpochRecord),
     /// The run ended.
     Finished {
-        /// Why it stopped.
+        /// Reason the run stopped.
         reason: String,
         /// Epoch with the lowest validation loss.
         best_epoch: usize,
@@ -176,7 +178,7 @@ pub enum TrainEvent {
 /// Receives [`TrainEvent`]s.
 pub type EventSink<'a> = &'a mut dyn FnMut(&TrainEvent);
 
-/// A flag set by Ctrl-C (or a test) that asks a run to stop after the current batch.
+/// A flag set by Ctrl-C (or a test) that requests a run to stop after the current batch.
 #[derive(Debug, Clone, Default)]
 pub struct StopFlag(Arc<AtomicBool>);
 
@@ -186,7 +188,7 @@ impl StopFlag {
         self.0.store(true, Ordering::SeqCst);
     }
 
-    /// Whether a stop was requested.
+    /// Returns whether a stop was requested.
     pub fn requested(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

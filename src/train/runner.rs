@@ -41,6 +41,18 @@ pub trait TrainTask {
 
     /// Settings to store with the best weights.
     fn weights_info(&self, model: &Self::Net, device: &Device) -> Result<WeightsInfo>;
+
+    /// Weights to start a fresh run from, on `device`; `None` (the default) starts from random
+    /// weights.
+    fn initial_model(&self, _device: &Device) -> Option<Self::Net> {
+        None
+    }
+
+    /// Writes the best weights (an inference copy) to `path`; by default the whole network.
+    fn save_best(&self, model: &Self::Net, path: &std::path::Path, precision: crate::weights::Precision, device: &Device) -> Result<()> {
+        let info = self.weights_info(model, device)?;
+        weights::save_file(path, model, self.config(), &info, precision)
+    }
 }
 
 /// How a run ended.
@@ -85,7 +97,7 @@ fn start<T: TrainTask>(task: &T, options: &TrainOptions, device: &Device) -> Res
     }
     device.seed(options.seed);
     Ok(Start {
-        model: T::Net::from_config(task.config(), device),
+        model: task.initial_model(device).unwrap_or_else(|| T::Net::from_config(task.config(), device)),
         optimizer,
         state: CheckpointState {
             epoch: 0,
@@ -176,9 +188,7 @@ fn stop_reason(options: &TrainOptions, state: &CheckpointState, stop: &StopFlag)
 }
 
 fn save_best<T: TrainTask>(task: &T, options: &TrainOptions, model: &T::Net, base_device: &Device) -> Result<()> {
-    let inference = model.valid();
-    let info = task.weights_info(&inference, base_device)?;
-    weights::save_file(&options.best_path(), &inference, task.config(), &info, options.precision)
+    task.save_best(&model.valid(), &options.best_path(), options.precision, base_device)
 }
 
 #[allow(clippy::too_many_arguments)]

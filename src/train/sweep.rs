@@ -1,5 +1,6 @@
-//! Grid search over detector architectures, as the paper's 54-model grid: every combination of
-//! input size, stage widths (which set the depth), convolutions per stage, dense width and
+//! Grid search over detector architectures, like the 54-model grid of de Souza, "Face
+//! Verification with Depthwise Separable Convolutions and the Triplet Loss": every combination
+//! of input size, stage widths (which set the depth), convolutions per stage, dense width and
 //! convolution kind is trained briefly, and the results go into one table.
 
 use std::fmt::Write as _;
@@ -31,7 +32,7 @@ pub struct SweepGrid {
 }
 
 impl SweepGrid {
-    /// Every configuration of the grid, with a short name for each.
+    /// Returns every configuration of the grid, with a short name for each.
     pub fn configs(&self) -> Vec<(String, DetectorConfig)> {
         let mut configs = Vec::new();
         for &kind in &self.kinds {
@@ -78,13 +79,13 @@ pub struct SweepRow {
     pub validation_iou: f64,
     /// Training images per second at that epoch.
     pub images_per_second: f64,
-    /// Why the run stopped, or the error that ended it.
+    /// Reason the run stopped, or the error that ended it.
     pub outcome: String,
 }
 
-/// Trains every configuration of `grid` with `options` (each in its own folder under
-/// `options.out`) and writes `sweep.md` and `sweep.json` there; runs that fail are recorded,
-/// not fatal.
+/// Trains every configuration of `grid` with `options`, each in its own folder under
+/// `options.out`, and writes `sweep.md` and `sweep.json` there. A run that fails is recorded in
+/// the table and the sweep goes on.
 pub fn run(grid: &SweepGrid, template: &DetectorTask, options: &TrainOptions, device: &Device, events: EventSink, stop: &StopFlag) -> Result<Vec<SweepRow>> {
     let mut rows = Vec::new();
     for (name, config) in grid.configs() {

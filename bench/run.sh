@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Reproduces BENCHMARKS.md's measured figures on this machine, writing bench/results/:
+#   1. speed.json: the six networks on one CPU thread (cargo bench --bench speed);
+#   2. web-latency.json: the sepface page in headless Chromium, CPU fallback and WebGPU;
+#   3. LFW View 2 with sepface (CPU) and face-api.js (tfjs wasm), alternating chunk by chunk,
+#      scored by `sepface eval embeddings` (report in bench/results/lfw/);
+#   4. latency of all four library/backend pairs on the first LIMIT images (default 300).
+# Needs the tools of scripts/setup.sh; installs the bench's npm packages (face-api.js) itself.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LIMIT=${LIMIT:-300}
+OUT=bench/results
+mkdir -p "$OUT"
+
+./scripts/setup.sh
+(cd bench && npm ci --no-audit --no-fund)
+trunk build --release
+
+cargo bench --bench speed -- --threads 1 --batches 3 --json "$OUT/speed.json"
+node bench/web-latency.mjs --frames 60 --rounds 2 --json "$OUT/web-latency.json"
+node bench/compare.mjs --runners sepface:cpu,faceapi:wasm --out "$OUT/lfw-embeddings"
+cargo run --release --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/data}/lfw" \
+  --embeddings "$OUT/lfw-embeddings/sepface-cpu.json" --embeddings "$OUT/lfw-embeddings/faceapi-wasm.json" --out "$OUT/lfw"
+node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --out "$OUT/latency"

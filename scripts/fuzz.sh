@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Fuzzes the parsers and decoders with cargo-fuzz (libFuzzer) on the nightly toolchain.
+# Seed corpora are made here from the real files in the data folder ($SEPFACE_DATA or
+# ../shared/data) and are not committed. Each target runs for SECONDS (default 600); the last
+# libFuzzer status line of each run is appended to fuzz/runs.log.
+#
+#   ./scripts/fuzz.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_TARGET=${1:-600}
+shift || true
+TARGETS=("$@")
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(decode_image celeba_annotations cuhk_list lfw_pairs weights)
+DATA=${SEPFACE_DATA:-../shared/data}
+
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.1 --locked
+
+seed() {
+  local target=$1 dir=fuzz/corpus/$1
+  mkdir -p "$dir"
+  case $target in
+    decode_image)
+      find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | head -n 40 | xargs -I{} cp {} "$dir/"
+      find "$DATA/celeba/img_celeba" -name '*.jpg' | head -n 20 | xargs -I{} cp {} "$dir/" ;;
+    celeba_annotations)
+      for file in identity_CelebA.txt list_eval_partition.txt list_bbox_celeba.txt; do head -c 4096 "$DATA/celeba/$file" > "$dir/$file"; done ;;
+    cuhk_list)
+      head -n 40 "$DATA/cuhk-facepoint/trainImageList.txt" > "$dir/train.txt" ;;
+    lfw_pairs)
+      head -n 60 "$DATA/lfw/pairs.txt" > "$dir/pairs.txt"
+      head -n 60 "$DATA/lfw/pairsDevTrain.txt" > "$dir/dev.txt" ;;
+    weights)
+      cp models/detector.bpk "$dir/" ;;
+  esac
+}
+
+for target in "${TARGETS[@]}"; do
+  seed "$target"
+  echo "== $target for ${SECONDS_PER_TARGET}s"
+  log=$(mktemp)
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 2>&1 | tee "$log" | grep -E '^#[0-9]+ +(pulse|DONE|NEW)' | tail -n 1 || true
+  status=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1 || true)
+  crash=$(grep -E 'SUMMARY|crash-|panicked' "$log" | head -n 3 || true)
+  printf '%s %s %ss: %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "$crash" >> fuzz/runs.log
+  rm -f "$log"
+done
