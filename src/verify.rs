@@ -70,7 +70,7 @@ pub struct Enrollment {
 /// The result of comparing a face with an enrollment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Verification {
-    /// Where the face was found.
+    /// Box of the face.
     pub face_box: FaceBox,
     /// Distance between the face's embedding and the enrollment.
     pub distance: f32,
@@ -129,7 +129,7 @@ impl Verifier {
         }
     }
 
-    /// The current settings.
+    /// Returns the current settings.
     pub fn settings(&self) -> &VerifySettings {
         &self.settings
     }
@@ -145,12 +145,12 @@ impl Verifier {
         self.embedder_id = embedder_id;
     }
 
-    /// The embedder and its config.
+    /// Returns the embedder and its config.
     pub fn embedder(&self) -> (&Embedder, &EmbedderConfig) {
         (&self.embedder, &self.embedder_config)
     }
 
-    /// The device the networks run on.
+    /// Returns the device the networks run on.
     pub fn device(&self) -> &Device {
         &self.device
     }
@@ -158,7 +158,7 @@ impl Verifier {
     /// Finds the face in `image`.
     ///
     /// # Errors
-    /// [`SepfaceError::NoFace`] when the detector says there is no face, or its box has no
+    /// [`SepfaceError::NoFace`] when the presence output is under `min_presence`, or its box has no
     /// area or is smaller than `min_face_pixels`.
     pub async fn detect(&self, image: &RgbImage, source_name: &str) -> Result<FaceDetection> {
         let detection = self.locate(image).await?;

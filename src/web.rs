@@ -185,18 +185,18 @@ impl App {
         Ok(())
     }
 
-    /// `"webgpu"` or `"cpu"`.
+    /// Returns `"webgpu"` or `"cpu"`.
     pub fn backend(&self) -> String {
         self.backend.to_string()
     }
 
-    /// Why this backend runs.
+    /// Returns why this backend runs.
     #[wasm_bindgen(js_name = backendReason)]
     pub fn backend_reason(&self) -> String {
         self.backend_reason.clone()
     }
 
-    /// Current settings (threshold, distance, margins) as a JS object.
+    /// Returns the current settings (threshold, distance, margins) as a JS object.
     pub fn settings(&self) -> Result<JsValue, JsError> {
         to_js(self.verifier.settings())
     }
@@ -277,7 +277,8 @@ impl App {
         self.enrollment = None;
     }
 
-    /// The enrollment as JSON, for saving in IndexedDB, or `undefined` when there is none.
+    /// Returns the enrollment as JSON, for saving in IndexedDB, or `undefined` when there is
+    /// none.
     #[wasm_bindgen(js_name = enrollmentJson)]
     pub fn enrollment_json(&self) -> Result<Option<String>, JsError> {
         self.enrollment.as_ref().map(|e| serde_json::to_string(e).map_err(js_error)).transpose()
@@ -422,7 +423,7 @@ impl App {
         Ok(())
     }
 
-    /// The embedder in use as a weights file the native command line can load.
+    /// Serialises the embedder in use as a weights file the native command line can load.
     #[wasm_bindgen(js_name = exportEmbedder)]
     pub async fn export_embedder(&self) -> Result<Vec<u8>, JsError> {
         let (embedder, config) = self.verifier.embedder();
