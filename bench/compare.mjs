@@ -6,7 +6,9 @@
 //
 // Usage (from the crate root, after `trunk build --release` and `npm ci` in bench/):
 //   node bench/compare.mjs [--runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl]
-//                          [--limit N] [--chunk 50] [--out bench/results]
+//                          [--limit N] [--pairs-per-fold N] [--chunk 50] [--out bench/results]
+// --pairs-per-fold N keeps the images of the first N pairs (half same, half different) of
+// each fold; --limit N then keeps the first N of those images (for latency runs).
 // Environment: SEPFACE_DATA (default ../shared/data), SEPFACE_DIST (default dist).
 
 import { createServer } from 'node:http';
@@ -25,6 +27,7 @@ const out = resolve(argument('--out', 'bench/results'));
 const runners = argument('--runners', 'sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl').split(',').map((r) => { const [library, backend] = r.split(':'); return { library, backend }; });
 const limit = Number(argument('--limit', '0'));
 const chunk = Number(argument('--chunk', '50'));
+const pairsPerFold = Number(argument('--pairs-per-fold', '0'));
 
 const ROUTES = [['/tfjs-wasm/', join(here, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')], ['/compare/', join(here, 'compare')], ['/sepface/', dist], ['/faceapi-model/', join(faceapi, 'model')], ['/faceapi/', join(faceapi, 'dist')], ['/lfw/', images]];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
@@ -50,15 +53,26 @@ function serve() {
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` })));
 }
 
-/** The distinct images of LFW View 2, as paths relative to the image folder. */
-function viewTwoImages() {
-  const lines = readFileSync(join(data, 'lfw', 'pairs.txt'), 'utf8').trim().split('\n').slice(1);
+/**
+ * The distinct images of LFW View 2, as paths relative to the image folder. With
+ * `perFold` > 0, only the first `perFold / 2` same-person and `perFold / 2` different-person
+ * pairs of each of the 10 folds count, so that a shorter run still scores all 10 folds.
+ */
+function viewTwoImages(perFold) {
+  const lines = readFileSync(join(data, 'lfw', 'pairs.txt'), 'utf8').trim().split('\n');
+  const [folds, perKind] = lines[0].trim().split(/\s+/).map(Number);
   const name = (person, number) => `${person}/${person}_${String(number).padStart(4, '0')}.jpg`;
   const set = new Set();
-  for (const line of lines) {
-    const f = line.trim().split(/\s+/);
-    if (f.length === 3) { set.add(name(f[0], f[1])); set.add(name(f[0], f[2])); }
-    if (f.length === 4) { set.add(name(f[0], f[1])); set.add(name(f[2], f[3])); }
+  for (let fold = 0; fold < folds; fold += 1) {
+    for (let kind = 0; kind < 2; kind += 1) {
+      const first = 1 + (2 * fold + kind) * perKind;
+      const count = perFold > 0 ? Math.min(perKind, Math.floor(perFold / 2)) : perKind;
+      for (const line of lines.slice(first, first + count)) {
+        const f = line.trim().split(/\s+/);
+        if (f.length === 3) { set.add(name(f[0], f[1])); set.add(name(f[0], f[2])); }
+        if (f.length === 4) { set.add(name(f[0], f[1])); set.add(name(f[2], f[3])); }
+      }
+    }
   }
   return [...set].sort();
 }
@@ -77,7 +91,7 @@ async function open(runner, origin, firstImage) {
 }
 
 async function main() {
-  const list = viewTwoImages();
+  const list = viewTwoImages(pairsPerFold);
   const selected = limit > 0 ? list.slice(0, limit) : list;
   mkdirSync(out, { recursive: true });
   const { server, origin } = await serve();

@@ -24,9 +24,9 @@ const lfw = join(data, 'lfw', 'lfw-deepfunneled');
 const photo = (name, number) => join(lfw, name, `${name}_${String(number).padStart(4, '0')}.jpg`);
 
 // The person the camera shows, the photo enrolled for them, and someone else.
-const CAMERA = ['George_W_Bush', [16, 65, 145]];
+const CAMERA = ['George_W_Bush', [16, 150, 238]];
 const SAME = photo('George_W_Bush', 7);
-const OTHER = photo('Colin_Powell', 38);
+const OTHER = photo('Jennifer_Aniston', 3);
 const TUNING = [[photo('Tony_Blair', 6), photo('Tony_Blair', 18), photo('Tony_Blair', 32)], [photo('Colin_Powell', 40), photo('Colin_Powell', 49), photo('Colin_Powell', 71)]];
 
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.bpk': 'application/octet-stream', '.json': 'application/json' };

@@ -1,0 +1,91 @@
+// Runs live verification of the sepface page for many frames in headless Chromium, with the
+// fake camera playing photos of one person, and samples memory every --every frames: the wasm
+// linear memory (it only grows, so a leak shows as steps), the JS heap after a forced garbage
+// collection (Chrome DevTools Protocol), and the frame latency. Memory is flat when the last
+// samples equal the first ones after warm-up.
+//
+// Usage (from the crate root, after `trunk build --release`):
+//   node bench/long-run.mjs [--frames 10000] [--every 500] [--backend cpu|webgpu] [--json FILE]
+// Environment: SEPFACE_DATA (default ../shared/data), SEPFACE_DIST (default dist).
+
+import { createServer } from 'node:http';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { chromium } from 'playwright-core';
+
+const root = resolve(process.env.SEPFACE_DIST || 'dist');
+const data = resolve(process.env.SEPFACE_DATA || '../shared/data');
+const argument = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
+const frames = Number(argument('--frames', '10000'));
+const every = Number(argument('--every', '500'));
+const backend = argument('--backend', 'cpu');
+const lfw = join(data, 'lfw', 'lfw-deepfunneled');
+const photo = (name, n) => join(lfw, name, `${name}_${String(n).padStart(4, '0')}.jpg`);
+const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
+
+function serve() {
+  const server = createServer((request, response) => {
+    const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
+    const file = join(root, path === '/' ? 'index.html' : path);
+    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) { response.writeHead(404).end(); return; }
+    const body = readFileSync(file);
+    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
+    response.end(body);
+  });
+  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` })));
+}
+
+/** One memory sample: frames so far, wasm memory, JS heap after garbage collection. */
+async function sample(page, session, started) {
+  await session.send('HeapProfiler.collectGarbage');
+  const { metrics } = await session.send('Performance.getMetrics');
+  const metric = (name) => metrics.find((m) => m.name === name)?.value ?? null;
+  const body = await page.evaluate(() => ({ ...document.body.dataset }));
+  return {
+    frames: Number(body.frames || 0),
+    seconds: Math.round((Date.now() - started) / 1000),
+    wasmBytes: Number(body.wasmBytes || 0),
+    jsHeapUsedBytes: metric('JSHeapUsedSize'),
+    domNodes: metric('Nodes'),
+    frameMs: Number(body.frameMs || 0),
+    verdict: await page.getAttribute('#verdict', 'data-state'),
+  };
+}
+
+async function main() {
+  const clip = join(tmpdir(), `sepface-long-${process.pid}.y4m`);
+  execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'make_y4m', '--', clip, photo('George_W_Bush', 16), photo('George_W_Bush', 65)], { stdio: 'inherit' });
+  const { server, origin } = await serve();
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [
+    '--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+    '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`, '--use-fake-ui-for-media-stream'] });
+  const page = await browser.newPage();
+  const session = await page.context().newCDPSession(page);
+  await session.send('Performance.enable');
+  await page.goto(`${origin}/?backend=${backend}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 600_000 });
+  await page.setInputFiles('#enroll-files', photo('George_W_Bush', 7));
+  await page.waitForFunction(() => document.querySelectorAll('#enroll-gallery canvas').length > 0, null, { timeout: 600_000 });
+  const started = Date.now();
+  await page.click('#camera-start');
+  const samples = [];
+  for (let next = every; next <= frames; next += every) {
+    await page.waitForFunction((n) => Number(document.body.dataset.frames || 0) >= n, next, { timeout: 0, polling: 250 });
+    samples.push(await sample(page, session, started));
+    const last = samples[samples.length - 1];
+    console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB, ${last.frameMs} ms/frame, ${last.verdict}`);
+  }
+  const actual = await page.getAttribute('body', 'data-backend');
+  await browser.close();
+  server.close();
+  const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
+  const report = { date: new Date().toISOString(), chromium: chromiumVersion, backend: actual, frames, every, samples };
+  const out = argument('--json', null);
+  if (out) writeFileSync(out, JSON.stringify(report, null, 2));
+  const [first, last] = [samples[0], samples[samples.length - 1]];
+  console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes`);
+}
+
+main().catch((error) => { console.error(error); process.exit(1); });
