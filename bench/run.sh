@@ -4,11 +4,17 @@
 #   2. web-latency.json: the sepface page in headless Chromium, CPU fallback and WebGPU;
 #   3. LFW View 2 with sepface (CPU) and face-api.js (tfjs wasm), alternating chunk by chunk,
 #      scored by `sepface eval embeddings` (report in bench/results/lfw/);
-#   4. latency of all four library/backend pairs on the first LIMIT images (default 300).
+#   4. latency of all four library/backend pairs on the first LIMIT images (default 300);
+#   5. long-run.json: FRAMES frames (default 10000) of live verification on the CPU backend,
+#      with wasm and JS memory sampled every 500 frames.
+# PAIRS_PER_FOLD=N (default 0: all 600) scores only the first N pairs of each LFW fold, for a
+# shorter run.
 # Needs the tools of scripts/setup.sh; installs the bench's npm packages (face-api.js) itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-300}
+PAIRS_PER_FOLD=${PAIRS_PER_FOLD:-0}
+FRAMES=${FRAMES:-10000}
 OUT=bench/results
 mkdir -p "$OUT"
 
@@ -18,7 +24,8 @@ trunk build --release
 
 cargo bench --bench speed -- --threads 1 --batches 3 --json "$OUT/speed.json"
 node bench/web-latency.mjs --frames 60 --rounds 2 --json "$OUT/web-latency.json"
-node bench/compare.mjs --runners sepface:cpu,faceapi:wasm --out "$OUT/lfw-embeddings"
+node bench/compare.mjs --runners sepface:cpu,faceapi:wasm --pairs-per-fold "$PAIRS_PER_FOLD" --out "$OUT/lfw-embeddings"
 cargo run --release --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/data}/lfw" \
   --embeddings "$OUT/lfw-embeddings/sepface-cpu.json" --embeddings "$OUT/lfw-embeddings/faceapi-wasm.json" --out "$OUT/lfw"
 node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --out "$OUT/latency"
+node bench/long-run.mjs --frames "$FRAMES" --every 500 --backend cpu --json "$OUT/long-run.json"

@@ -3,7 +3,7 @@
 import init, { App } from './sepface.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [] };
+const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [], queue: Promise.resolve() };
 
 function setStatus(text, progress) {
   $('status-text').textContent = text;
@@ -16,6 +16,14 @@ function fatal(message) {
   box.textContent = message;
   box.hidden = false;
   setStatus('Could not start');
+}
+
+// wasm-bindgen rejects a call into the App while another call still borrows it (an await in
+// Rust keeps the borrow), so every call after start-up waits for the previous one.
+function withApp(task) {
+  const run = state.queue.then(() => task(state.app));
+  state.queue = run.catch(() => {});
+  return run;
 }
 
 function errorText(error) {
@@ -100,7 +108,7 @@ async function enrollFiles(files) {
   for (const file of files) {
     try {
       const bytes = new Uint8Array(await file.arrayBuffer());
-      const result = await state.app.enrollFile(bytes, file.name);
+      const result = await withApp((app) => app.enrollFile(bytes, file.name));
       $('enroll-gallery').append(thumbnail(result, file.name));
       enrolledChanged(result.photos);
     } catch (error) { addError('enroll-errors', file.name, error); }
@@ -128,7 +136,7 @@ async function enrollCapture() {
   $('enroll-errors').replaceChildren();
   try {
     const frame = grabFrame(960);
-    const result = await state.app.enrollFrame(frame.data, frame.width, frame.height);
+    const result = await withApp((app) => app.enrollFrame(frame.data, frame.width, frame.height));
     $('enroll-gallery').append(thumbnail(result, 'camera capture'));
     enrolledChanged(result.photos);
   } catch (error) { addError('enroll-errors', 'camera capture', error); }
@@ -164,9 +172,9 @@ async function listSaved() {
     const button = document.createElement('button');
     button.type = 'button';
     button.textContent = `Load ${entry.name}`;
-    button.onclick = () => {
+    button.onclick = async () => {
       try {
-        const photos = state.app.loadEnrollment(entry.json);
+        const photos = await withApp((app) => app.loadEnrollment(entry.json));
         $('enroll-gallery').replaceChildren();
         enrolledChanged(photos);
       } catch (error) { addError('enroll-errors', entry.name, error); }
@@ -176,7 +184,7 @@ async function listSaved() {
 }
 
 async function saveEnrollment() {
-  const json = state.app.enrollmentJson();
+  const json = await withApp((app) => app.enrollmentJson());
   if (!json) return;
   const name = `enrollment of ${new Date().toLocaleString()}`;
   await withStore('readwrite', (store) => store.add({ name, json, created: Date.now() }));
@@ -261,11 +269,11 @@ async function verifyOnce() {
   const enrolled = Number($('verdict').dataset.enrolled || '0') > 0;
   try {
     if (!enrolled) {
-      const detection = await state.app.detectFrame(frame.data, frame.width, frame.height);
+      const detection = await withApp((app) => app.detectFrame(frame.data, frame.width, frame.height));
       drawBox(detection.face_box, '#888');
       setVerdict('idle', 'Face found: enroll someone to compare with');
     } else {
-      const result = await state.app.verifyFrame(frame.data, frame.width, frame.height);
+      const result = await withApp((app) => app.verifyFrame(frame.data, frame.width, frame.height));
       drawBox(result.face_box, result.is_match ? '#1a7f37' : '#cf222e');
       setVerdict(result.is_match ? 'match' : 'no-match', result.is_match ? 'Match: same person' : 'No match: different person');
       $('distance').textContent = result.distance.toFixed(3);
@@ -297,7 +305,8 @@ async function addTuning(files, source) {
   for (const file of files) {
     if (!file.type.startsWith('image/')) continue;
     try {
-      const result = await state.app.addTuningFile(new Uint8Array(await file.arrayBuffer()), file.name, person);
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const result = await withApp((app) => app.addTuningFile(bytes, file.name, person));
       $('tune-gallery').append(thumbnail(result, `${file.name} (person ${person + 1})`));
     } catch (error) { addError('tune-errors', file.name, error); }
   }
@@ -308,7 +317,7 @@ async function captureTuning() {
   const person = Number($('tune-person').value);
   try {
     const frame = grabFrame(960);
-    const result = await state.app.addTuningFrame(frame.data, frame.width, frame.height, person);
+    const result = await withApp((app) => app.addTuningFrame(frame.data, frame.width, frame.height, person));
     $('tune-gallery').append(thumbnail(result, `camera capture (person ${person + 1})`));
   } catch (error) { addError('tune-errors', 'camera capture', error); }
 }
@@ -362,28 +371,38 @@ function plotHistogram(canvas, histogram) {
 
 async function runTuning() {
   const steps = Math.max(1, Math.min(500, Number($('tune-steps').value) || 40));
-  try { state.app.startTuning(Number($('tune-rate').value) || 2e-4); } catch (error) { $('tune-status').textContent = errorText(error); return; }
+  const rate = Number($('tune-rate').value) || 2e-4;
+  // Read by the tests: running, then done or failed.
+  document.body.dataset.tuning = 'running';
+  try {
+    await withApp((app) => app.startTuning(rate));
+  } catch (error) {
+    $('tune-status').textContent = errorText(error);
+    document.body.dataset.tuning = 'failed';
+    return;
+  }
   state.tuning = true; state.stopTuning = false; state.steps = [];
   $('tune-run').disabled = true; $('tune-stop').disabled = false; $('tune-apply').disabled = true;
   try {
     for (let step = 0; step < steps && !state.stopTuning; step++) {
-      const result = await state.app.tuningStep();
+      const result = await withApp((app) => app.tuningStep());
       state.steps.push(result);
       $('tune-status').textContent = `Step ${result.step}/${steps}: loss ${result.loss.toFixed(4)}`;
       plotLines($('loss-chart'), [state.steps.map((s) => s.loss)], ['#0969da']);
       plotLines($('kinds-chart'), [state.steps.map((s) => s.stats.easy), state.steps.map((s) => s.stats.semi_hard), state.steps.map((s) => s.stats.hard)], ['#1a7f37', '#bf8700', '#cf222e'], 1);
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    const report = await state.app.finishTuning();
+    const report = await withApp((app) => app.finishTuning());
     plotHistogram($('hist-before'), report.before);
     plotHistogram($('hist-after'), report.after);
     state.fittedThreshold = report.threshold_after ?? report.threshold_before;
     $('tune-status').textContent = `Done. Threshold refitted on your ${report.pairs} photo pairs: ${state.fittedThreshold.toFixed(3)}` +
       (report.accuracy_after != null ? ` (accuracy on them ${(report.accuracy_after * 100).toFixed(1)}%)` : '') + '. Apply it or revert.';
     $('tune-apply').disabled = false;
-    document.body.dataset.tuned = 'true';
+    document.body.dataset.tuning = 'done';
   } catch (error) {
     $('tune-status').textContent = `Fine-tuning stopped and the previous weights are kept: ${errorText(error)}`;
+    document.body.dataset.tuning = 'failed';
   } finally {
     state.tuning = false;
     $('tune-run').disabled = false; $('tune-stop').disabled = true;
@@ -391,26 +410,26 @@ async function runTuning() {
 }
 
 async function applyTuning() {
-  await state.app.applyTuning(state.fittedThreshold);
-  afterEmbedderChange('Fine-tuned embedder in use. Enroll again: old enrollments belong to the previous weights.');
+  await withApp((app) => app.applyTuning(state.fittedThreshold));
+  await afterEmbedderChange('Fine-tuned embedder in use. Enroll again: old enrollments belong to the previous weights.');
 }
 
-function revertTuning() {
-  state.app.revertTuning();
-  afterEmbedderChange('Shipped embedder in use. Enroll again.');
+async function revertTuning() {
+  await withApp((app) => app.revertTuning());
+  await afterEmbedderChange('Shipped embedder in use. Enroll again.');
 }
 
-function afterEmbedderChange(message) {
+async function afterEmbedderChange(message) {
   $('tune-apply').disabled = true;
   $('enroll-gallery').replaceChildren();
   enrolledChanged(0);
-  const threshold = state.app.settings().threshold;
+  const { threshold } = await withApp((app) => app.settings());
   $('threshold').value = threshold; $('threshold-value').textContent = threshold.toFixed(2);
   $('tune-status').textContent = message;
 }
 
 async function downloadEmbedder() {
-  const bytes = await state.app.exportEmbedder();
+  const bytes = await withApp((app) => app.exportEmbedder());
   const link = document.createElement('a');
   link.href = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
   link.download = 'embedder.bpk';
@@ -421,25 +440,25 @@ async function downloadEmbedder() {
 function wire() {
   $('enroll-files').onchange = (event) => enrollFiles([...event.target.files]).finally(() => { event.target.value = ''; });
   $('enroll-capture').onclick = enrollCapture;
-  $('enroll-clear').onclick = () => { state.app.clearEnrollment(); $('enroll-gallery').replaceChildren(); enrolledChanged(0); };
+  $('enroll-clear').onclick = async () => { await withApp((app) => app.clearEnrollment()); $('enroll-gallery').replaceChildren(); enrolledChanged(0); };
   $('enroll-save').onclick = () => saveEnrollment().catch((error) => addError('enroll-errors', 'save', error));
   $('enroll-delete').onclick = () => deleteSaved().catch((error) => addError('enroll-errors', 'delete', error));
   $('camera-start').onclick = startCamera;
   $('camera-stop').onclick = stopCamera;
   $('threshold').oninput = (event) => {
     const value = Number(event.target.value);
-    state.app.setThreshold(value);
+    withApp((app) => app.setThreshold(value)).catch((error) => console.error(error));
     $('threshold-value').textContent = value.toFixed(2);
   };
   $('tune-files').onchange = (event) => addTuning([...event.target.files], 'Photos added').finally(() => { event.target.value = ''; });
   $('tune-folder').onchange = (event) => addTuning([...event.target.files], 'Folder added').finally(() => { event.target.value = ''; });
   $('tune-capture').onclick = captureTuning;
   $('tune-add-person').onclick = addPerson;
-  $('tune-clear').onclick = () => { state.app.clearTuning(); $('tune-gallery').replaceChildren(); };
+  $('tune-clear').onclick = async () => { await withApp((app) => app.clearTuning()); $('tune-gallery').replaceChildren(); };
   $('tune-run').onclick = runTuning;
   $('tune-stop').onclick = () => { state.stopTuning = true; };
   $('tune-apply').onclick = () => applyTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
-  $('tune-revert').onclick = () => { try { revertTuning(); } catch (error) { $('tune-status').textContent = errorText(error); } };
+  $('tune-revert').onclick = () => revertTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
   $('tune-download').onclick = () => downloadEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
 }
 
