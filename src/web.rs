@@ -20,9 +20,27 @@ use crate::preprocess::{decode_image, rgb_from_rgba};
 use crate::verify::{Enrollment, Verifier, VerifySettings};
 use crate::weights::{self, Precision, Weights, WeightsInfo};
 
-/// Installs the panic hook and the console logger when the module loads.
+unsafe extern "C" {
+    /// The static constructors, synthesised by the wasm linker (cubecl registers kernels
+    /// through them with the `inventory` crate).
+    fn __wasm_call_ctors();
+}
+
+/// Runs the static constructors once. While no export calls `__wasm_call_ctors`, the linker
+/// wraps every export in a call to it, and each call from JS into wasm (thousands per
+/// serialised array) runs all constructors again.
+pub fn run_constructors() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // SAFETY: the linker-made function only runs the constructors, which only register
+    // entries in `inventory` lists; `Once` keeps it to one call.
+    ONCE.call_once(|| unsafe { __wasm_call_ctors() });
+}
+
+/// Runs the static constructors, installs the panic hook and the console logger when the
+/// module loads.
 #[wasm_bindgen(start)]
 pub fn start() {
+    run_constructors();
     console_error_panic_hook::set_once();
     let _ = console_log::init_with_level(log::Level::Info);
 }
@@ -75,6 +93,7 @@ async fn probe_webgpu() -> Result<(), String> {
 /// Returns the WebGPU device, initialising burn's runtime on first use (later calls return the
 /// same device), or why WebGPU is unavailable.
 pub async fn webgpu_device() -> Result<Device, String> {
+    run_constructors();
     if let Some(device) = WEBGPU.with(|cell| cell.borrow().clone()) {
         return Ok(device);
     }
@@ -105,7 +124,8 @@ struct EnrolledPhoto {
     name: String,
     face_box: crate::boxes::FaceBox,
     presence: Option<f32>,
-    /// The crop as RGBA bytes, `crop_size x crop_size`.
+    /// The crop as RGBA bytes, `crop_size x crop_size`, passed to JS as one `Uint8Array`.
+    #[serde(with = "serde_bytes")]
     crop: Vec<u8>,
     crop_size: u32,
     photos: usize,
@@ -156,6 +176,7 @@ impl App {
     /// Loads the weights and starts the backend (`preference`: `"auto"`, `"webgpu"` or
     /// `"cpu"`), then runs one warm-up pass.
     pub async fn create(detector: Vec<u8>, embedder: Vec<u8>, preference: String) -> Result<App, JsError> {
+        run_constructors();
         let (device, backend, backend_reason) = choose_device(&preference).await;
         log::info!("sepface backend: {backend} ({backend_reason})");
         let detector: Weights<Detector> = weights::from_bytes(&detector, "models/detector.bpk", &device).map_err(js_error)?;

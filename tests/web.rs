@@ -55,6 +55,7 @@ fn web_sys_log(message: &str) {
 }
 
 async fn verifier(device: &Device) -> Verifier {
+    sepface::web::run_constructors();
     let detector: Weights<Detector> = weights::from_bytes(DETECTOR, "detector.bpk", device).expect("shipped detector");
     let embedder: Weights<Embedder> = weights::from_bytes(EMBEDDER, "embedder.bpk", device).expect("shipped embedder");
     Verifier::new(detector, embedder, device)

@@ -221,6 +221,7 @@ async function startCamera() {
   const video = $('video');
   video.srcObject = state.stream;
   await video.play();
+  document.body.dataset.cameraStartAt = String(Math.round(performance.now()));
   state.running = true;
   for (const id of ['camera-stop', 'enroll-capture', 'tune-capture']) $(id).disabled = false;
   $('camera-start').disabled = true;
