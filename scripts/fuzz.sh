@@ -2,7 +2,8 @@
 # Fuzzes the parsers and decoders with cargo-fuzz (libFuzzer) on the nightly toolchain.
 # Seed corpora are made here from the real files in the data folder ($SEPFACE_DATA or
 # ../shared/data) and are not committed. Each target runs for SECONDS (default 600); the last
-# libFuzzer status line of each run is appended to fuzz/runs.log.
+# libFuzzer status line of each run, with the execution count at the last input that added
+# coverage, is appended to fuzz/runs.log.
 #
 #   ./scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -21,8 +22,9 @@ seed() {
   mkdir -p "$dir"
   case $target in
     decode_image)
-      find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | head -n 40 | xargs -I{} cp {} "$dir/"
-      find "$DATA/celeba/img_celeba" -name '*.jpg' | head -n 20 | xargs -I{} cp {} "$dir/" ;;
+      # Process substitution, because `find | head` fails under pipefail when head exits first.
+      mapfile -t photos < <(find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | head -n 40; find "$DATA/celeba/img_celeba" -name '*.jpg' | head -n 20)
+      cp "${photos[@]}" "$dir/" ;;
     celeba_annotations)
       for file in identity_CelebA.txt list_eval_partition.txt list_bbox_celeba.txt; do head -c 4096 "$DATA/celeba/$file" > "$dir/$file"; done ;;
     cuhk_list)
@@ -39,9 +41,11 @@ for target in "${TARGETS[@]}"; do
   seed "$target"
   echo "== $target for ${SECONDS_PER_TARGET}s"
   log=$(mktemp)
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 2>&1 | tee "$log" | grep -E '^#[0-9]+ +(pulse|DONE|NEW)' | tail -n 1 || true
-  status=$(grep -E '^#[0-9]+ +DONE' "$log" | tail -n 1 || true)
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(pulse|DONE|NEW)' | tail -n 1 || true
+  status=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | tr '\t' ' ' || true)
+  # Executions at the last input that added coverage: far below the total means a plateau.
+  last_new=$(grep -E '^#[0-9]+[[:space:]]+NEW' "$log" | tail -n 1 | cut -f 1 || true)
   crash=$(grep -E 'SUMMARY|crash-|panicked' "$log" | head -n 3 || true)
-  printf '%s %s %ss: %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "$crash" >> fuzz/runs.log
+  printf '%s %s %ss: %s, last new coverage at %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "${last_new:-none}" "$crash" >> fuzz/runs.log
   rm -f "$log"
 done

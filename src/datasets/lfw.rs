@@ -56,14 +56,18 @@ pub fn read_pairs(list: &Path, images: &Path) -> Result<Vec<LfwPair>> {
 pub fn parse_pairs(text: &str, list: &Path, images: &Path) -> Result<Vec<LfwPair>> {
     let mut lines = numbered_lines(text).peekable();
     let mut pairs_per_fold = None;
-    if let Some(&(_, first)) = lines.peek() {
+    if let Some(&(number, first)) = lines.peek() {
         let numbers: Option<Vec<usize>> = first.split_whitespace().map(|f| f.parse().ok()).collect();
         match numbers.as_deref() {
             Some([_count]) => {
                 lines.next();
             }
             Some([folds, per_kind]) if *folds > 0 && *per_kind > 0 => {
-                pairs_per_fold = Some(2 * per_kind);
+                // A header from a damaged file can hold any number: overflow is an error, not a panic.
+                let size = per_kind
+                    .checked_mul(2)
+                    .ok_or_else(|| malformed(list, number, first, "a header `FOLDS PAIRS_PER_KIND` with a realistic pair count"))?;
+                pairs_per_fold = Some(size);
                 lines.next();
             }
             _ => {}
@@ -98,6 +102,15 @@ pub fn parse_pairs(text: &str, list: &Path, images: &Path) -> Result<Vec<LfwPair
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_header_is_an_error() {
+        // Found by fuzzing: twice the pairs per kind overflowed usize.
+        let text = "8 10000001844674400000\nA\t1\t2\n";
+        let error = parse_pairs(text, Path::new("pairs.txt"), Path::new("/lfw")).expect_err("overflowing header");
+        assert!(error.to_string().contains("pairs.txt"), "{error}");
+        assert!(error.to_string().contains("line 1"), "{error}");
+    }
 
     #[test]
     fn view_two_header_assigns_folds() {
