@@ -54,7 +54,7 @@ function serve() {
 }
 
 /**
- * The distinct images of LFW View 2, as paths relative to the image folder. With
+ * Lists the distinct images of LFW View 2, as paths relative to the image folder. With
  * `perFold` > 0, only the first `perFold / 2` same-person and `perFold / 2` different-person
  * pairs of each of the 10 folds count, so that a shorter run still scores all 10 folds.
  */

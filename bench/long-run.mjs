@@ -1,8 +1,8 @@
 // Runs live verification of the sepface page for many frames in headless Chromium, with the
-// fake camera playing photos of one person, and samples memory every --every frames: the wasm
-// linear memory (it only grows, so a leak shows as steps), the JS heap after a forced garbage
-// collection (Chrome DevTools Protocol), and the frame latency. Memory is flat when the last
-// samples equal the first ones after warm-up.
+// fake camera playing photos of one person. Every --every frames it samples the wasm linear
+// memory, the JS heap after a forced garbage collection (Chrome DevTools Protocol) and the
+// frame latency. Wasm memory only grows, so a leak shows as steps. Memory is flat when the
+// last samples equal the first ones after warm-up.
 //
 // Usage (from the crate root, after `trunk build --release`):
 //   node bench/long-run.mjs [--frames 10000] [--every 500] [--backend cpu|webgpu] [--json FILE]
@@ -37,7 +37,7 @@ function serve() {
   return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` })));
 }
 
-/** One memory sample: frames so far, wasm memory, JS heap after garbage collection. */
+/** Takes one memory sample: frames so far, wasm memory, JS heap after garbage collection. */
 async function sample(page, session, started) {
   await session.send('HeapProfiler.collectGarbage');
   const { metrics } = await session.send('Performance.getMetrics');
@@ -58,6 +58,7 @@ async function main() {
   const clip = join(tmpdir(), `sepface-long-${process.pid}.y4m`);
   execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'make_y4m', '--', clip, photo('George_W_Bush', 16), photo('George_W_Bush', 65)], { stdio: 'inherit' });
   const { server, origin } = await serve();
+
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: [
     '--enable-unsafe-webgpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
     '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`, '--use-fake-ui-for-media-stream'] });
@@ -68,6 +69,7 @@ async function main() {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 600_000 });
   await page.setInputFiles('#enroll-files', photo('George_W_Bush', 7));
   await page.waitForFunction(() => document.querySelectorAll('#enroll-gallery canvas').length > 0, null, { timeout: 600_000 });
+
   const started = Date.now();
   await page.click('#camera-start');
   const samples = [];
@@ -77,6 +79,7 @@ async function main() {
     const last = samples[samples.length - 1];
     console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB, ${last.frameMs} ms/frame, ${last.verdict}`);
   }
+
   const actual = await page.getAttribute('body', 'data-backend');
   await browser.close();
   server.close();

@@ -21,8 +21,8 @@ use crate::verify::{Enrollment, Verifier, VerifySettings};
 use crate::weights::{self, Precision, Weights, WeightsInfo};
 
 unsafe extern "C" {
-    /// The static constructors, synthesised by the wasm linker (cubecl registers kernels
-    /// through them with the `inventory` crate).
+    /// Calls every static constructor. The wasm linker synthesises it, and cubecl registers
+    /// its kernels through such constructors (the `inventory` crate).
     fn __wasm_call_ctors();
 }
 

@@ -50,6 +50,7 @@ fn photos() -> Vec<(&'static str, &'static [u8])> {
     Vec::new()
 }
 
+#[cfg(not(sepface_test_images))]
 fn web_sys_log(message: &str) {
     wasm_bindgen_test::console_log!("{message}");
 }

@@ -64,12 +64,12 @@ async function start() {
     for (const [g, t] of progress.values()) { got += g; total += t; }
     setStatus(`Downloading the models… ${(got / 1e6).toFixed(1)} MB`, total ? got / total : 0);
   };
-  const [detector, embedder] = await Promise.all(files.map(([url, label]) =>
+  const [detector, shipped] = await Promise.all(files.map(([url, label]) =>
     fetchBytes(url, label, (got, total) => { progress.set(url, [got, total]); report(); })));
   setStatus('Starting the backend…');
   const preference = new URLSearchParams(location.search).get('backend') || 'auto';
   const started = performance.now();
-  state.app = await App.create(detector, embedder, preference);
+  state.app = await createApp(detector, shipped, preference);
   state.readyAt = performance.now();
   const backend = state.app.backend();
   $('backend').textContent = `Running on ${backend === 'webgpu' ? 'WebGPU' : 'the CPU (WebAssembly)'}: ${state.app.backendReason()}. Start-up took ${((state.readyAt - started) / 1000).toFixed(1)} s.`;
@@ -84,6 +84,30 @@ async function start() {
   document.body.dataset.readyAt = String(Math.round(state.readyAt));
   document.body.dataset.ready = 'true';
   await listSaved();
+}
+
+// Starts the App with the fine-tuned embedder saved on this device, if there is one and it
+// loads, and with the shipped embedder otherwise.
+async function createApp(detector, shipped, preference) {
+  let saved = null;
+  try { saved = await withStore('readonly', (store) => store.get('fine-tuned'), 'embedders'); } catch (error) { console.error('could not read the saved embedder', error); }
+  if (saved) {
+    try {
+      const app = await App.create(detector, new Uint8Array(saved.bytes), preference);
+      showSavedEmbedder(true, `Using your fine-tuned embedder saved on this device on ${new Date(saved.created).toLocaleString()}.`);
+      return app;
+    } catch (error) {
+      showSavedEmbedder(true, `The fine-tuned embedder saved on this device could not be loaded (${errorText(error)}), so the shipped one runs. Forget it to remove it.`);
+    }
+  }
+  document.body.dataset.embedder = 'shipped';
+  return App.create(detector, shipped, preference);
+}
+
+function showSavedEmbedder(saved, message) {
+  document.body.dataset.embedder = saved ? 'fine-tuned' : 'shipped';
+  $('tune-forget').hidden = !saved;
+  if (message) $('tune-status').textContent = message;
 }
 
 // ---- enrollment ----
@@ -144,20 +168,25 @@ async function enrollCapture() {
 
 // ---- saved enrollments (IndexedDB) ----
 
+// Version 2 adds the `embedders` store (fine-tuned weights kept on this device).
 function openDb() {
   return new Promise((resolve, reject) => {
-    const request = indexedDB.open('sepface', 1);
-    request.onupgradeneeded = () => request.result.createObjectStore('enrollments', { keyPath: 'id', autoIncrement: true });
+    const request = indexedDB.open('sepface', 2);
+    request.onupgradeneeded = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains('enrollments')) db.createObjectStore('enrollments', { keyPath: 'id', autoIncrement: true });
+      if (!db.objectStoreNames.contains('embedders')) db.createObjectStore('embedders', { keyPath: 'name' });
+    };
     request.onsuccess = () => resolve(request.result);
     request.onerror = () => reject(request.error);
   });
 }
 
-async function withStore(mode, action) {
+async function withStore(mode, action, storeName = 'enrollments') {
   const db = await openDb();
   return new Promise((resolve, reject) => {
-    const transaction = db.transaction('enrollments', mode);
-    const result = action(transaction.objectStore('enrollments'));
+    const transaction = db.transaction(storeName, mode);
+    const result = action(transaction.objectStore(storeName));
     transaction.oncomplete = () => { db.close(); resolve(result.result); };
     transaction.onerror = () => { db.close(); reject(transaction.error); };
   });
@@ -413,11 +442,21 @@ async function runTuning() {
 async function applyTuning() {
   await withApp((app) => app.applyTuning(state.fittedThreshold));
   await afterEmbedderChange('Fine-tuned embedder in use. Enroll again: old enrollments belong to the previous weights.');
+  const bytes = await withApp((app) => app.exportEmbedder());
+  await withStore('readwrite', (store) => store.put({ name: 'fine-tuned', bytes, created: Date.now() }), 'embedders');
+  showSavedEmbedder(true, 'Fine-tuned embedder in use and saved on this device. Enroll again: old enrollments belong to the previous weights.');
+}
+
+// Deletes the saved fine-tuned embedder and reloads the page with the shipped one.
+async function forgetSavedEmbedder() {
+  await withStore('readwrite', (store) => store.delete('fine-tuned'), 'embedders');
+  location.reload();
 }
 
 async function revertTuning() {
   await withApp((app) => app.revertTuning());
-  await afterEmbedderChange('Shipped embedder in use. Enroll again.');
+  const base = document.body.dataset.embedder === 'fine-tuned' ? 'The fine-tuned embedder saved on this device' : 'The shipped embedder';
+  await afterEmbedderChange(`${base} is in use again. Enroll again.`);
 }
 
 async function afterEmbedderChange(message) {
@@ -459,6 +498,7 @@ function wire() {
   $('tune-run').onclick = runTuning;
   $('tune-stop').onclick = () => { state.stopTuning = true; };
   $('tune-apply').onclick = () => applyTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
+  $('tune-forget').onclick = () => forgetSavedEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
   $('tune-revert').onclick = () => revertTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
   $('tune-download').onclick = () => downloadEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
 }
