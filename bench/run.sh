@@ -27,5 +27,5 @@ node bench/web-latency.mjs --frames 60 --rounds 2 --json "$OUT/web-latency.json"
 node bench/compare.mjs --runners sepface:cpu,faceapi:wasm --pairs-per-fold "$PAIRS_PER_FOLD" --out "$OUT/lfw-embeddings"
 cargo run --release --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/data}/lfw" \
   --embeddings "$OUT/lfw-embeddings/sepface-cpu.json" --embeddings "$OUT/lfw-embeddings/faceapi-wasm.json" --out "$OUT/lfw"
-node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --out "$OUT/latency"
+node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --chunk 20 --out "$OUT/latency"
 node bench/long-run.mjs --frames "$FRAMES" --every 500 --backend cpu --json "$OUT/long-run.json"

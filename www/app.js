@@ -97,7 +97,7 @@ async function createApp(detector, shipped, preference) {
       showSavedEmbedder(true, `Using your fine-tuned embedder saved on this device on ${new Date(saved.created).toLocaleString()}.`);
       return app;
     } catch (error) {
-      showSavedEmbedder(true, `The fine-tuned embedder saved on this device could not be loaded (${errorText(error)}), so the shipped one runs. Forget it to remove it.`);
+      showSavedEmbedder(true, `The fine-tuned embedder saved on this device could not be loaded (${errorText(error)}), so the shipped one runs. Delete it to remove it.`);
     }
   }
   document.body.dataset.embedder = 'shipped';
@@ -106,7 +106,7 @@ async function createApp(detector, shipped, preference) {
 
 function showSavedEmbedder(saved, message) {
   document.body.dataset.embedder = saved ? 'fine-tuned' : 'shipped';
-  $('tune-forget').hidden = !saved;
+  $('tune-delete-saved').hidden = !saved;
   if (message) $('tune-status').textContent = message;
 }
 
@@ -448,7 +448,7 @@ async function applyTuning() {
 }
 
 // Deletes the saved fine-tuned embedder and reloads the page with the shipped one.
-async function forgetSavedEmbedder() {
+async function deleteSavedEmbedder() {
   await withStore('readwrite', (store) => store.delete('fine-tuned'), 'embedders');
   location.reload();
 }
@@ -498,7 +498,7 @@ function wire() {
   $('tune-run').onclick = runTuning;
   $('tune-stop').onclick = () => { state.stopTuning = true; };
   $('tune-apply').onclick = () => applyTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
-  $('tune-forget').onclick = () => forgetSavedEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
+  $('tune-delete-saved').onclick = () => deleteSavedEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
   $('tune-revert').onclick = () => revertTuning().catch((error) => { $('tune-status').textContent = errorText(error); });
   $('tune-download').onclick = () => downloadEmbedder().catch((error) => { $('tune-status').textContent = errorText(error); });
 }

@@ -209,7 +209,7 @@ pub fn parse_boxes(text: &str, path: &Path) -> Result<HashMap<String, PixelBox>>
             *value = parse_field(fields.next(), path, number, line, expected)?;
         }
         let [x, y, width, height] = values;
-        if fields.next().is_some() || width <= 0.0 || height <= 0.0 || !x.is_finite() || !y.is_finite() {
+        if fields.next().is_some() || width <= 0.0 || height <= 0.0 || !values.iter().all(|v| v.is_finite()) {
             return Err(malformed(path, number, line, expected));
         }
         boxes.insert(name.to_string(), [x, y, x + width, y + height]);
@@ -257,6 +257,15 @@ mod tests {
         assert!(message.contains("list_bbox_celeba.txt"), "{message}");
         assert!(message.contains("line 3"), "{message}");
         assert!(message.contains("seventy"), "{message}");
+    }
+
+    #[test]
+    fn infinite_box_size_is_an_error() {
+        for size in ["inf 10", "10 inf", "NaN 10"] {
+            let text = format!("1\nimage_id x_1 y_1 width height\n000001.jpg 95 71 {size}\n");
+            let error = parse_boxes(&text, Path::new("list_bbox_celeba.txt")).expect_err("not finite");
+            assert!(error.to_string().contains("line 3"), "{size}: {error}");
+        }
     }
 
     #[test]

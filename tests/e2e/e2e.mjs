@@ -3,7 +3,7 @@
 // Chromium's fake camera plays a clip made at test time from real photos of one person. The
 // test enrolls another photo of that person and expects a match, then a photo of someone else
 // and expects no match; it also runs fine-tuning, keeps the fine-tuned embedder across a reload
-// and forgets it, saves and deletes an enrollment, checks the
+// and deletes it, saves and deletes an enrollment, checks the
 // camera-refused message, and fails on any request that leaves the page's own origin.
 //
 // Usage: node tests/e2e/e2e.mjs   (run from the crate root after `trunk build`)
@@ -119,7 +119,7 @@ async function fineTune(page) {
   if (!status.includes('Threshold refitted')) fail(`fine-tuning did not finish: ${status}`);
 }
 
-/** Keeps the fine-tuned embedder, expects it after a reload, then forgets it. */
+/** Keeps the fine-tuned embedder, expects it after a reload, then deletes it. */
 async function savedEmbedder(page) {
   await page.click('#tune-apply');
   await page.waitForFunction(() => document.body.dataset.embedder === 'fine-tuned', null, { timeout: 120_000 });
@@ -127,10 +127,10 @@ async function savedEmbedder(page) {
   await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
   const loaded = await page.getAttribute('body', 'data-embedder');
   if (loaded !== 'fine-tuned') fail(`after a reload the page uses the ${loaded} embedder, not the saved fine-tuned one`);
-  await page.click('#tune-forget');
+  await page.click('#tune-delete-saved');
   await page.waitForLoadState('load');
   await page.waitForSelector('body[data-ready="true"][data-embedder="shipped"]', { timeout: 300_000 });
-  console.log('saved fine-tuned embedder: kept across a reload, then forgotten');
+  console.log('saved fine-tuned embedder: kept across a reload, then deleted');
 }
 
 async function savedEnrollments(page) {
