@@ -7,34 +7,16 @@
 //   node bench/web-latency.mjs [--frames 60] [--rounds 2] [--json FILE]
 // Environment: SEPFACE_DATA (default ../shared/data), SEPFACE_DIST (default dist).
 
-import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, statSync, existsSync, writeFileSync } from 'node:fs';
-import { extname, join, resolve } from 'node:path';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
+import { argument, photo, root, serve } from './page-server.mjs';
 
-const root = resolve(process.env.SEPFACE_DIST || 'dist');
-const data = resolve(process.env.SEPFACE_DATA || '../shared/data');
-const argument = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
 const frames = Number(argument('--frames', '60'));
 const rounds = Number(argument('--rounds', '2'));
-const lfw = join(data, 'lfw', 'lfw-deepfunneled');
-const photo = (name, n) => join(lfw, name, `${name}_${String(n).padStart(4, '0')}.jpg`);
-const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css' };
-
-function serve() {
-  const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const file = join(root, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) { response.writeHead(404).end(); return; }
-    const body = readFileSync(file);
-    response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
-    response.end(body);
-  });
-  return new Promise((done) => server.listen(0, '127.0.0.1', () => done({ server, origin: `http://127.0.0.1:${server.address().port}` })));
-}
 
 function percentile(values, p) {
   const sorted = [...values].sort((a, b) => a - b);
