@@ -31,8 +31,8 @@ unsafe extern "C" {
 /// serialised array) runs all constructors again.
 pub fn run_constructors() {
     static ONCE: std::sync::Once = std::sync::Once::new();
-    // SAFETY: the linker-made function only runs the constructors, which only register
-    // entries in `inventory` lists; `Once` keeps it to one call.
+    // SAFETY: the linker-made function runs the dependencies' static constructors, which
+    // expect to run once at start-up, before other code; `Once` keeps it to one call.
     ONCE.call_once(|| unsafe { __wasm_call_ctors() });
 }
 

@@ -90,7 +90,7 @@ async function start() {
 // loads, and with the shipped embedder otherwise.
 async function createApp(detector, shipped, preference) {
   let saved = null;
-  try { saved = await withStore('readonly', (store) => store.get('fine-tuned'), 'embedders'); } catch (error) { console.error('could not read the saved embedder', error); }
+  try { saved = await withStore('readonly', (store) => store.get('fine-tuned'), 'embedders'); } catch (error) { console.error('failed to read the saved fine-tuned embedder from IndexedDB, so the shipped one runs', error); }
   if (saved) {
     try {
       const app = await App.create(detector, new Uint8Array(saved.bytes), preference);
