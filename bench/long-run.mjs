@@ -1,8 +1,9 @@
 // Runs live verification of the sepface page for many frames in headless Chromium, with the
 // fake camera playing photos of one person. Every --every frames it samples the wasm linear
-// memory, the JS heap after a forced garbage collection (Chrome DevTools Protocol) and the
-// frame latency. Wasm memory only grows, so a leak shows as steps. Memory is flat when the
-// last samples equal the first ones after warm-up.
+// memory, the JS heap after a forced garbage collection (Chrome DevTools Protocol), on WebGPU
+// the GPU memory burn's allocator holds, and the frame latency. Wasm memory only grows, so a
+// leak shows as steps. Memory is flat when the last samples equal the first ones after
+// warm-up.
 //
 // Usage (from the crate root, after `trunk build --release`):
 //   node bench/long-run.mjs [--frames 10000] [--every 500] [--backend cpu|webgpu] [--json FILE]
@@ -29,6 +30,10 @@ async function sample(page, session, started) {
     frames: Number(body.frames || 0),
     seconds: Math.round((Date.now() - started) / 1000),
     wasmBytes: Number(body.wasmBytes || 0),
+    // burn's allocator on the GPU (WebGPU only), read by the page every 100 frames.
+    gpuAllocations: body.gpuAllocations === undefined ? null : Number(body.gpuAllocations),
+    gpuBytesInUse: body.gpuBytesInUse === undefined ? null : Number(body.gpuBytesInUse),
+    gpuBytesReserved: body.gpuBytesReserved === undefined ? null : Number(body.gpuBytesReserved),
     jsHeapUsedBytes: metric('JSHeapUsedSize'),
     domNodes: metric('Nodes'),
     frameMs: Number(body.frameMs || 0),
@@ -59,7 +64,8 @@ async function main() {
     await page.waitForFunction((n) => Number(document.body.dataset.frames || 0) >= n, next, { timeout: 0, polling: 250 });
     samples.push(await sample(page, session, started));
     const last = samples[samples.length - 1];
-    console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB, ${last.frameMs} ms/frame, ${last.verdict}`);
+    const gpu = last.gpuBytesReserved === null ? '' : `, GPU ${(last.gpuBytesInUse / 1e6).toFixed(2)} MB in use of ${(last.gpuBytesReserved / 1e6).toFixed(2)} MB reserved (${last.gpuAllocations} buffers)`;
+    console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB${gpu}, ${last.frameMs} ms/frame, ${last.verdict}`);
   }
 
   const actual = await page.getAttribute('body', 'data-backend');
@@ -70,7 +76,8 @@ async function main() {
   const out = argument('--json', null);
   if (out) writeFileSync(out, JSON.stringify(report, null, 2));
   const [first, last] = [samples[0], samples[samples.length - 1]];
-  console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes`);
+  const gpu = last.gpuBytesReserved === null ? '' : `; GPU reserved ${first.gpuBytesReserved} -> ${last.gpuBytesReserved} bytes, in use ${first.gpuBytesInUse} -> ${last.gpuBytesInUse}`;
+  console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes${gpu}`);
 }
 
 main().catch((error) => { console.error(error); process.exit(1); });

@@ -113,6 +113,16 @@ pub enum SepfaceError {
         reason: String,
     },
 
+    /// The GPU device was lost (a driver reset, a GPU removed, a destroyed device): every later
+    /// operation on it fails.
+    #[error("the {backend} device was lost ({reason}); run on another device, such as the CPU")]
+    DeviceLost {
+        /// Backend name.
+        backend: String,
+        /// What the backend reported.
+        reason: String,
+    },
+
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {

@@ -53,6 +53,9 @@ pub struct FaceDetection {
     pub face_box: FaceBox,
     /// Probability that the image shows a face, when the detector predicts it.
     pub presence: Option<f32>,
+    /// How many other faces [`Verifier::detect`] found in the image; it returns the largest.
+    #[serde(default)]
+    pub others: usize,
 }
 
 /// The embedding of one person, from one or several photos.
@@ -78,6 +81,9 @@ pub struct Verification {
     pub threshold: f32,
     /// Whether `distance < threshold`: the same person.
     pub is_match: bool,
+    /// How many other faces the image shows; the largest face is the one compared.
+    #[serde(default)]
+    pub others: usize,
 }
 
 /// A detector and an embedder with the settings that tie them together.
@@ -93,18 +99,24 @@ pub struct Verifier {
 }
 
 /// Reads a float tensor back to the host.
+///
+/// # Errors
+/// [`SepfaceError::DeviceLost`] when the device was lost, [`SepfaceError::Readback`] otherwise.
 pub async fn read_floats<const D: usize>(tensor: Tensor<D>, what: &str) -> Result<Vec<f32>> {
     let device = tensor.device();
-    let data = tensor.into_data_async().await.map_err(|error| SepfaceError::Readback {
+    let readback = |reason: String| SepfaceError::Readback {
         what: what.to_string(),
         backend: format!("{device:?}"),
-        reason: format!("{error:?}"),
+        reason,
+    };
+    let data = tensor.into_data_async().await.map_err(|error| match error.is_device_poisoned() {
+        true => SepfaceError::DeviceLost {
+            backend: format!("{device:?}"),
+            reason: error.reason().to_string(),
+        },
+        false => readback(error.reason().to_string()),
     })?;
-    data.try_to_vec::<f32>().map_err(|error| SepfaceError::Readback {
-        what: what.to_string(),
-        backend: format!("{device:?}"),
-        reason: format!("{error:?}"),
-    })
+    data.try_to_vec::<f32>().map_err(|error| readback(format!("{error:?}")))
 }
 
 impl Verifier {
@@ -150,35 +162,104 @@ impl Verifier {
         (&self.embedder, &self.embedder_config)
     }
 
+    /// Returns the identifier of the embedder in use: its weights checksum, or the name given
+    /// to [`set_embedder`](Self::set_embedder).
+    pub fn embedder_id(&self) -> &str {
+        &self.embedder_id
+    }
+
     /// Returns the device the networks run on.
     pub fn device(&self) -> &Device {
         &self.device
     }
 
-    /// Finds the face in `image`.
+    /// Finds the face in `image`; where there are several, returns the largest, counts the
+    /// others in [`FaceDetection::others`] and logs a warning.
     ///
     /// # Errors
     /// [`SepfaceError::NoFace`] when the presence output is under `min_presence`, or its box has no
     /// area or is smaller than `min_face_pixels`.
     pub async fn detect(&self, image: &RgbImage, source_name: &str) -> Result<FaceDetection> {
-        let detection = self.locate(image).await?;
-        self.check_detection(image, detection.face_box, detection.presence, source_name)?;
-        Ok(detection)
+        let faces = self.detect_faces(image, source_name).await?;
+        let others = faces.len() - 1;
+        if others > 0 {
+            log::warn!("{source_name}: {} faces found; using the largest", faces.len());
+        }
+        Ok(FaceDetection { others, ..faces[0] })
+    }
+
+    /// Finds up to [`MAX_FACES`] faces in `image`, largest first.
+    ///
+    /// The detector regresses one box per image, and on two faces it tends to return one box
+    /// around both. So it also runs on two overlapping halves of the image (left and right, or
+    /// top and bottom, along the longer side); boxes cut by a half's inner edge, and boxes far
+    /// wider or taller than a face, are dropped, and boxes of one face are merged.
+    ///
+    /// # Errors
+    /// Those of [`detect`](Self::detect), for the whole image, when no face is found.
+    pub async fn detect_faces(&self, image: &RgbImage, source_name: &str) -> Result<Vec<FaceDetection>> {
+        let candidates = self.face_candidates(image).await?;
+        let whole = candidates[0];
+        let plausible: Vec<FaceDetection> = candidates
+            .into_iter()
+            .filter(|c| self.check_detection(image, c.face_box, c.presence, source_name).is_ok() && face_shaped(&c.face_box, image))
+            .collect();
+        let mut faces: Vec<FaceDetection> = Vec::new();
+        for candidate in &plausible {
+            if faces.iter().all(|face| distinct(&face.face_box, &candidate.face_box)) {
+                faces.push(*candidate);
+            }
+        }
+        if faces.is_empty() {
+            self.check_detection(image, whole.face_box, whole.presence, source_name)?;
+            faces.push(whole);
+        }
+        faces.sort_by(|a, b| b.face_box.area().total_cmp(&a.face_box.area()));
+        faces.truncate(MAX_FACES);
+        Ok(faces)
+    }
+
+    /// Runs the detector on the whole image and on its two halves in one batch, and returns
+    /// the boxes in the image's coordinates, the whole image's first. Boxes touching a half's
+    /// inner edge are left out: they are faces cut in two.
+    pub async fn face_candidates(&self, image: &RgbImage) -> Result<Vec<FaceDetection>> {
+        let windows = search_windows(image.width(), image.height());
+        let crops: Vec<RgbImage> = windows.iter().map(|w| crop_face(image, w, 0.0)).collect::<Result<_>>()?;
+        let mut images = vec![image];
+        images.extend(crops.iter());
+        let found = self.locate_batch(&images).await?;
+        let mut candidates = vec![found[0]];
+        for (window, detection) in windows.iter().zip(&found[1..]) {
+            if !touches_inner_edge(&detection.face_box, window) {
+                let face_box = within(window, &detection.face_box);
+                candidates.push(FaceDetection { face_box, ..*detection });
+            }
+        }
+        Ok(candidates)
     }
 
     /// Runs the detector without judging its output: the box may be empty or tiny, and the
     /// presence probability low. [`detect`](Self::detect) adds those checks.
     pub async fn locate(&self, image: &RgbImage) -> Result<FaceDetection> {
+        Ok(self.locate_batch(&[image]).await?[0])
+    }
+
+    /// Runs the detector on several images in one batch, without judging its output.
+    async fn locate_batch(&self, images: &[&RgbImage]) -> Result<Vec<FaceDetection>> {
         let size = self.detector_config.input_size();
-        let input = images_to_tensor(&[image], size, Resize::Bilinear, &self.device)?;
+        let input = images_to_tensor(images, size, Resize::Bilinear, &self.device)?;
         let output = self.detector.forward(input);
         let edges = read_floats(output.boxes, "detector boxes").await?;
         let presence = match output.presence {
-            Some(logit) => Some(read_floats(burn::tensor::activation::sigmoid(logit), "face presence").await?[0]),
+            Some(logit) => Some(read_floats(burn::tensor::activation::sigmoid(logit), "face presence").await?),
             None => None,
         };
-        let face_box = FaceBox::from_edges([edges[0], edges[1], edges[2], edges[3]]);
-        Ok(FaceDetection { face_box, presence })
+        let detections = edges.chunks_exact(4).enumerate().map(|(index, edges)| FaceDetection {
+            face_box: FaceBox::from_edges([edges[0], edges[1], edges[2], edges[3]]),
+            presence: presence.as_ref().map(|p| p[index]),
+            others: 0,
+        });
+        Ok(detections.collect())
     }
 
     fn check_detection(&self, image: &RgbImage, face_box: FaceBox, presence: Option<f32>, source_name: &str) -> Result<()> {
@@ -304,8 +385,65 @@ impl Verifier {
             distance,
             threshold: self.settings.threshold,
             is_match: distance < self.settings.threshold,
+            others: detection.others,
         })
     }
+}
+
+/// Most faces [`Verifier::detect_faces`] looks for in one image.
+pub const MAX_FACES: usize = 4;
+
+/// Largest intersection over union between two boxes of different faces.
+const MAX_FACE_OVERLAP: f32 = 0.3;
+
+/// Fraction of the longer side that each search half covers; the halves overlap in the middle.
+const HALF_WINDOW: f32 = 0.6;
+
+/// Widest width-to-height ratio, in pixels, of a box taken for one face (and its inverse the
+/// narrowest). A box around two faces side by side is wider.
+const MAX_FACE_ASPECT: f32 = 1.7;
+
+/// The two overlapping halves of a `width x height` image along its longer side.
+fn search_windows(width: u32, height: u32) -> [FaceBox; 2] {
+    if width >= height {
+        [FaceBox::new(0.0, 0.0, HALF_WINDOW, 1.0), FaceBox::new(1.0 - HALF_WINDOW, 0.0, 1.0, 1.0)]
+    } else {
+        [FaceBox::new(0.0, 0.0, 1.0, HALF_WINDOW), FaceBox::new(0.0, 1.0 - HALF_WINDOW, 1.0, 1.0)]
+    }
+}
+
+/// Maps a box found in `window` (normalised by the window) to the whole image.
+fn within(window: &FaceBox, face: &FaceBox) -> FaceBox {
+    let x = |value: f32| window.left + value * window.width();
+    let y = |value: f32| window.top + value * window.height();
+    FaceBox::new(x(face.left), y(face.top), x(face.right), y(face.bottom))
+}
+
+/// Whether `face` (normalised by `window`) reaches an edge of `window` inside the image.
+fn touches_inner_edge(face: &FaceBox, window: &FaceBox) -> bool {
+    const EDGE: f32 = 0.02;
+    (window.left > 0.0 && face.left < EDGE)
+        || (window.top > 0.0 && face.top < EDGE)
+        || (window.right < 1.0 && face.right > 1.0 - EDGE)
+        || (window.bottom < 1.0 && face.bottom > 1.0 - EDGE)
+}
+
+/// Whether `face`'s width-to-height ratio in `image`'s pixels is that of one face.
+fn face_shaped(face: &FaceBox, image: &RgbImage) -> bool {
+    let aspect = face.width() * image.width() as f32 / (face.height() * image.height() as f32);
+    (1.0 / MAX_FACE_ASPECT..=MAX_FACE_ASPECT).contains(&aspect)
+}
+
+/// Whether `outer` holds the centre of `inner`.
+fn holds_centre(outer: &FaceBox, inner: &FaceBox) -> bool {
+    let (x, y) = ((inner.left + inner.right) / 2.0, (inner.top + inner.bottom) / 2.0);
+    (outer.left..=outer.right).contains(&x) && (outer.top..=outer.bottom).contains(&y)
+}
+
+/// Whether two boxes show different faces: they overlap little and neither holds the other's
+/// centre.
+fn distinct(a: &FaceBox, b: &FaceBox) -> bool {
+    a.iou(b) < MAX_FACE_OVERLAP && !holds_centre(a, b) && !holds_centre(b, a)
 }
 
 fn short_id(id: &str) -> &str {

@@ -19,6 +19,7 @@ use crate::model::{Detector, Embedder};
 use crate::preprocess::{decode_image, rgb_from_rgba};
 use crate::verify::{Enrollment, Verifier, VerifySettings};
 use crate::weights::{self, Precision, Weights, WeightsInfo};
+use crate::SepfaceError;
 
 unsafe extern "C" {
     /// Calls every static constructor. The wasm linker synthesises it, and cubecl registers
@@ -48,6 +49,13 @@ pub fn start() {
 thread_local! {
     /// The WebGPU device: one runtime per device per wasm instance, so it is created once.
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+    /// Why the browser lost the WebGPU device, once it says so.
+    static WEBGPU_LOST: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Returns why the WebGPU device was lost, or `None` while it works (or was never made).
+fn webgpu_lost() -> Option<String> {
+    WEBGPU_LOST.with(|cell| cell.borrow().clone())
 }
 
 /// Converts any displayable error into a `JsError`.
@@ -98,10 +106,15 @@ pub async fn webgpu_device() -> Result<Device, String> {
         return Ok(device);
     }
     probe_webgpu().await?;
-    let device = Device::wgpu_options()
-        .init_async()
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
         .await
         .map_err(|error| format!("WebGPU initialisation failed: {error}"))?;
+    setup.device.set_device_lost_callback(|kind, message| {
+        log::warn!("the WebGPU device was lost ({kind:?}): {message}");
+        let reason = format!("{kind:?}: {}", message.trim_end_matches('.'));
+        WEBGPU_LOST.with(|cell| *cell.borrow_mut() = Some(reason));
+    });
     WEBGPU.with(|cell| *cell.borrow_mut() = Some(device.clone()));
     Ok(device)
 }
@@ -129,6 +142,8 @@ struct EnrolledPhoto {
     crop: Vec<u8>,
     crop_size: u32,
     photos: usize,
+    /// Other faces in the photo; the largest was taken.
+    others: usize,
 }
 
 /// A face found and embedded, for benchmarks.
@@ -136,6 +151,14 @@ struct EnrolledPhoto {
 struct EmbeddedFace {
     detection: crate::verify::FaceDetection,
     embedding: Vec<f32>,
+}
+
+/// What burn's allocator holds on a GPU, for long-run memory checks.
+#[derive(Serialize)]
+struct DeviceMemory {
+    allocations: u64,
+    bytes_in_use: u64,
+    bytes_reserved: u64,
 }
 
 /// Statistics of a fine-tuning run for the page's plots.
@@ -153,6 +176,12 @@ struct FineTuneReport {
 #[wasm_bindgen]
 pub struct App {
     verifier: Verifier,
+    /// The weights files the App started from, kept to rebuild the networks on the CPU when
+    /// the GPU is lost.
+    detector_bytes: Vec<u8>,
+    embedder_bytes: Vec<u8>,
+    /// The weights of the fine-tuned embedder in use, if one was applied, for the same purpose.
+    applied_bytes: Option<Vec<u8>>,
     backend: &'static str,
     backend_reason: String,
     embedder_config: crate::model::EmbedderConfig,
@@ -167,6 +196,21 @@ pub struct App {
 /// Size of the crops returned to the page.
 const PREVIEW_SIZE: u32 = 96;
 
+/// Detects and embeds the face of `frame` without judging the detection; a box without pixels
+/// falls back to the centre of the frame.
+async fn embed_any_face(verifier: &Verifier, frame: &RgbImage) -> crate::Result<EmbeddedFace> {
+    let detection = verifier.locate(frame).await?;
+    let embedding = match verifier.embed(frame, &detection.face_box).await {
+        Ok(embedding) => embedding,
+        Err(SepfaceError::DeviceLost { backend, reason }) => return Err(SepfaceError::DeviceLost { backend, reason }),
+        Err(_) => {
+            let centre = crate::preprocess::center_box(frame.width(), frame.height(), 0.5);
+            verifier.embed(frame, &centre).await?
+        }
+    };
+    Ok(EmbeddedFace { detection, embedding })
+}
+
 fn rgba_bytes(image: &RgbImage) -> Vec<u8> {
     image.pixels().flat_map(|p| [p.0[0], p.0[1], p.0[2], 255]).collect()
 }
@@ -179,12 +223,17 @@ impl App {
         run_constructors();
         let (device, backend, backend_reason) = choose_device(&preference).await;
         log::info!("sepface backend: {backend} ({backend_reason})");
-        let detector: Weights<Detector> = weights::from_bytes(&detector, "models/detector.bpk", &device).map_err(js_error)?;
-        let embedder: Weights<Embedder> = weights::from_bytes(&embedder, "models/embedder.bpk", &device).map_err(js_error)?;
+        let detector_bytes = detector;
+        let embedder_bytes = embedder;
+        let detector: Weights<Detector> = weights::from_bytes(&detector_bytes, "models/detector.bpk", &device).map_err(js_error)?;
+        let embedder: Weights<Embedder> = weights::from_bytes(&embedder_bytes, "models/embedder.bpk", &device).map_err(js_error)?;
         let embedder_config = embedder.config.clone();
         let verifier = Verifier::new(detector, embedder.clone(), &device);
         let app = App {
             verifier,
+            detector_bytes,
+            embedder_bytes,
+            applied_bytes: None,
             backend,
             backend_reason,
             embedder_config,
@@ -206,6 +255,56 @@ impl App {
         Ok(())
     }
 
+    /// Rebuilds the networks on the CPU after the WebGPU device was lost, keeping the settings,
+    /// the enrollment and a fine-tuned embedder in use; a fine-tuning run in progress is lost.
+    fn fall_back_to_cpu(&mut self, reason: &str) -> Result<(), JsError> {
+        log::warn!("carrying on on the CPU after losing the WebGPU device: {reason}");
+        let device = Device::flex();
+        let detector: Weights<Detector> = weights::from_bytes(&self.detector_bytes, "models/detector.bpk", &device).map_err(js_error)?;
+        let shipped: Weights<Embedder> = weights::from_bytes(&self.embedder_bytes, "models/embedder.bpk", &device).map_err(js_error)?;
+        let in_use = match &self.applied_bytes {
+            Some(bytes) => weights::from_bytes::<Embedder>(bytes, "the fine-tuned embedder", &device).map_err(js_error)?.model,
+            None => shipped.model.clone(),
+        };
+        let settings = *self.verifier.settings();
+        let embedder_id = self.verifier.embedder_id().to_string();
+        let mut verifier = Verifier::new(detector, shipped.clone(), &device);
+        verifier.set_embedder(in_use, embedder_id);
+        verifier.set_settings(settings);
+        self.verifier = verifier;
+        self.shipped_embedder = shipped;
+        self.tuner = None;
+        self.tuned = None;
+        self.backend = "cpu";
+        self.backend_reason = format!("the WebGPU device was lost ({reason}), so sepface carries on on the CPU");
+        Ok(())
+    }
+
+    /// Moves to the CPU if the browser has reported the WebGPU device lost since the last call.
+    fn recover(&mut self) -> Result<(), JsError> {
+        match webgpu_lost() {
+            Some(reason) if self.backend == "webgpu" => self.fall_back_to_cpu(&reason),
+            _ => Ok(()),
+        }
+    }
+
+    /// Converts a pipeline result for JS; a lost device moves the App to the CPU first, and the
+    /// error asks the caller to try again there.
+    fn settle<T>(&mut self, result: crate::Result<T>) -> Result<T, JsError> {
+        let lost = match &result {
+            Err(SepfaceError::DeviceLost { reason, .. }) => Some(reason.clone()),
+            Err(_) => webgpu_lost(),
+            Ok(_) => None,
+        };
+        match (result, lost) {
+            (Err(error), Some(reason)) if self.backend == "webgpu" => {
+                self.fall_back_to_cpu(&reason)?;
+                Err(js_error(format!("{error}. sepface has moved to the CPU: try again")))
+            }
+            (result, _) => result.map_err(js_error),
+        }
+    }
+
     /// Returns `"webgpu"` or `"cpu"`.
     pub fn backend(&self) -> String {
         self.backend.to_string()
@@ -215,6 +314,19 @@ impl App {
     #[wasm_bindgen(js_name = backendReason)]
     pub fn backend_reason(&self) -> String {
         self.backend_reason.clone()
+    }
+
+    /// Returns what burn's allocator holds on the device as
+    /// `{ allocations, bytes_in_use, bytes_reserved }`, or `undefined` where the backend does
+    /// not report it (the CPU backend, whose tensors live in the wasm memory).
+    #[wasm_bindgen(js_name = deviceMemory)]
+    pub fn device_memory(&self) -> Result<JsValue, JsError> {
+        let usage = self.verifier.device().memory_pool_usage().map(|usage| DeviceMemory {
+            allocations: usage.number_allocs,
+            bytes_in_use: usage.bytes_in_use,
+            bytes_reserved: usage.bytes_reserved,
+        });
+        to_js(&usage)
     }
 
     /// Returns the current settings (threshold, distance, margins) as a JS object.
@@ -238,26 +350,22 @@ impl App {
 
     /// Detects the face in an RGBA frame (a canvas's `ImageData.data`).
     #[wasm_bindgen(js_name = detectFrame)]
-    pub async fn detect_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub async fn detect_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        self.recover()?;
         let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
-        to_js(&self.verifier.detect(&frame, "camera frame").await.map_err(js_error)?)
+        let detection = self.verifier.detect(&frame, "camera frame").await;
+        to_js(&self.settle(detection)?)
     }
 
     /// Detects and embeds the face in an RGBA frame without the presence, size and sharpness
     /// checks, for benchmarks: returns `{ face_box, presence, embedding }`. A box without
     /// pixels falls back to the centre of the frame.
     #[wasm_bindgen(js_name = embedFrame)]
-    pub async fn embed_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub async fn embed_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        self.recover()?;
         let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
-        let detection = self.verifier.locate(&frame).await.map_err(js_error)?;
-        let embedding = match self.verifier.embed(&frame, &detection.face_box).await {
-            Ok(embedding) => embedding,
-            Err(_) => {
-                let centre = crate::preprocess::center_box(width, height, 0.5);
-                self.verifier.embed(&frame, &centre).await.map_err(js_error)?
-            }
-        };
-        to_js(&EmbeddedFace { detection, embedding })
+        let face = embed_any_face(&self.verifier, &frame).await;
+        to_js(&self.settle(face)?)
     }
 
     /// Adds a photo file (JPEG, PNG, WebP or GIF bytes) to the enrollment.
@@ -275,7 +383,9 @@ impl App {
     }
 
     async fn enroll_image(&mut self, image: RgbImage, name: String) -> Result<JsValue, JsError> {
-        let (detection, embedding) = self.verifier.enroll_photo(&image, &name).await.map_err(js_error)?;
+        self.recover()?;
+        let enrolled = self.verifier.enroll_photo(&image, &name).await;
+        let (detection, embedding) = self.settle(enrolled)?;
         self.enrolled.push(embedding);
         self.enrollment = Some(self.verifier.enrollment_from(&self.enrolled));
         let margin = self.verifier.settings().crop_margin;
@@ -288,6 +398,7 @@ impl App {
             crop: rgba_bytes(&preview),
             crop_size: PREVIEW_SIZE,
             photos: self.enrolled.len(),
+            others: detection.others,
         })
     }
 
@@ -317,10 +428,12 @@ impl App {
 
     /// Compares the face in an RGBA frame with the enrollment.
     #[wasm_bindgen(js_name = verifyFrame)]
-    pub async fn verify_frame(&self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+    pub async fn verify_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
+        self.recover()?;
         let enrollment = self.enrollment.as_ref().ok_or_else(|| js_error("nobody is enrolled yet: add a photo first"))?;
         let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
-        to_js(&self.verifier.verify(enrollment, &frame, "camera frame").await.map_err(js_error)?)
+        let verification = self.verifier.verify(enrollment, &frame, "camera frame").await;
+        to_js(&self.settle(verification)?)
     }
 }
 
@@ -341,7 +454,9 @@ impl App {
     }
 
     async fn add_tuning_image(&mut self, image: RgbImage, name: String, person: u32) -> Result<JsValue, JsError> {
-        let detection = self.verifier.detect(&image, &name).await.map_err(js_error)?;
+        self.recover()?;
+        let detection = self.verifier.detect(&image, &name).await;
+        let detection = self.settle(detection)?;
         let settings = *self.verifier.settings();
         let stored = (self.embedder_config.input_size() as f32 * 1.25) as u32;
         let crop = stored_crop(&image, &detection.face_box, settings.crop_margin, stored).map_err(js_error)?;
@@ -358,6 +473,7 @@ impl App {
             crop: rgba_bytes(&preview),
             crop_size: PREVIEW_SIZE,
             photos: count,
+            others: detection.others,
         })
     }
 
@@ -372,6 +488,7 @@ impl App {
     /// Starts a fine-tuning run on the photos added so far, from the embedder in use.
     #[wasm_bindgen(js_name = startTuning)]
     pub fn start_tuning(&mut self, learning_rate: f64) -> Result<(), JsError> {
+        self.recover()?;
         let config = FineTuneConfig {
             learning_rate,
             distance: self.verifier.settings().distance,
@@ -389,14 +506,13 @@ impl App {
     /// unchanged.
     #[wasm_bindgen(js_name = tuningStep)]
     pub async fn tuning_step(&mut self) -> Result<JsValue, JsError> {
-        let tuner = self.tuner.as_mut().ok_or_else(|| js_error("no fine-tuning run: start one first"))?;
-        match tuner.step().await {
-            Ok(step) => to_js(&step),
-            Err(error) => {
-                self.tuner = None;
-                Err(js_error(error))
-            }
+        self.recover()?;
+        let tuner = self.tuner.as_mut().ok_or_else(|| js_error("no fine-tuning run: start one first (a lost GPU ends a run)"))?;
+        let step = tuner.step().await;
+        if step.is_err() {
+            self.tuner = None;
         }
+        to_js(&self.settle(step)?)
     }
 
     /// Ends the run: measures the photos' pair distances before and after, refits the
@@ -404,11 +520,14 @@ impl App {
     /// `revertTuning`.
     #[wasm_bindgen(js_name = finishTuning)]
     pub async fn finish_tuning(&mut self) -> Result<JsValue, JsError> {
-        let tuner = self.tuner.take().ok_or_else(|| js_error("no fine-tuning run: start one first"))?;
+        self.recover()?;
+        let tuner = self.tuner.take().ok_or_else(|| js_error("no fine-tuning run: start one first (a lost GPU ends a run)"))?;
         let (current, _) = self.verifier.embedder();
-        let before = tuner.pair_distances(current).await.map_err(js_error)?;
+        let before = tuner.pair_distances(current).await;
+        let before = self.settle(before)?;
         let tuned = tuner.model();
-        let after = tuner.pair_distances(&tuned).await.map_err(js_error)?;
+        let after = tuner.pair_distances(&tuned).await;
+        let after = self.settle(after)?;
         let max = self.verifier.settings().distance.max_value();
         let fitted = fit_threshold(&after);
         self.tuned = Some(tuned);
@@ -425,7 +544,10 @@ impl App {
     /// Puts the tuned embedder in use with `threshold`; the enrollment must be redone.
     #[wasm_bindgen(js_name = applyTuning)]
     pub async fn apply_tuning(&mut self, threshold: f32) -> Result<(), JsError> {
-        let tuned = self.tuned.take().ok_or_else(|| js_error("no finished fine-tuning run to apply"))?;
+        self.recover()?;
+        let tuned = self.tuned.take().ok_or_else(|| js_error("no finished fine-tuning run to apply (a lost GPU drops it)"))?;
+        let bytes = weights::to_bytes(&tuned, &self.embedder_config, &WeightsInfo::default(), Precision::F32).await;
+        self.applied_bytes = Some(self.settle(bytes)?);
         let id = format!("fine-tuned-{}", js_sys::Date::now() as u64);
         self.verifier.set_embedder(tuned, id);
         self.set_threshold(threshold)?;
@@ -440,13 +562,15 @@ impl App {
         self.verifier.set_embedder(shipped.model, shipped.checksum);
         self.set_threshold(shipped.info.threshold.unwrap_or(VerifySettings::default().threshold))?;
         self.tuned = None;
+        self.applied_bytes = None;
         self.clear_enrollment();
         Ok(())
     }
 
     /// Serialises the embedder in use as a weights file the native command line can load.
     #[wasm_bindgen(js_name = exportEmbedder)]
-    pub async fn export_embedder(&self) -> Result<Vec<u8>, JsError> {
+    pub async fn export_embedder(&mut self) -> Result<Vec<u8>, JsError> {
+        self.recover()?;
         let (embedder, config) = self.verifier.embedder();
         let settings = self.verifier.settings();
         let info = WeightsInfo {
@@ -455,7 +579,8 @@ impl App {
             crop_margin: Some(settings.crop_margin),
             provenance: Some("fine-tuned in the sepface web app".into()),
         };
-        weights::to_bytes(embedder, config, &info, Precision::F32).await.map_err(js_error)
+        let bytes = weights::to_bytes(embedder, config, &info, Precision::F32).await;
+        self.settle(bytes)
     }
 }
 

@@ -19,11 +19,44 @@ function fatal(message) {
 }
 
 // wasm-bindgen rejects a call into the App while another call still borrows it (an await in
-// Rust keeps the borrow), so every call after start-up waits for the previous one.
+// Rust keeps the borrow), so every call after start-up waits for the previous one. When the
+// browser loses the WebGPU device, the App moves itself to the CPU; the page then says so and
+// runs a call that failed on the lost device once more.
 function withApp(task) {
-  const run = state.queue.then(() => task(state.app));
+  const run = state.queue.then(async () => {
+    const before = state.app.backend();
+    try {
+      const result = await task(state.app);
+      backendChanged(before);
+      return result;
+    } catch (error) {
+      if (!backendChanged(before)) throw error;
+      return task(state.app);
+    }
+  });
   state.queue = run.catch(() => {});
   return run;
+}
+
+// Shows the backend in use; returns whether it differs from `before`, with a notice if so.
+function backendChanged(before) {
+  let backend;
+  try { backend = state.app.backend(); } catch { return false; }
+  if (backend === before) return false;
+  showBackend();
+  const notice = $('notice');
+  const reason = state.app.backendReason();
+  notice.textContent = `${reason.charAt(0).toUpperCase()}${reason.slice(1)}. Verification goes on; a fine-tuning run in progress must be started again.`;
+  notice.hidden = false;
+  return true;
+}
+
+function showBackend(startUp) {
+  const backend = state.app.backend();
+  const took = startUp === undefined ? '' : ` Start-up took ${(startUp / 1000).toFixed(1)} s.`;
+  $('backend').textContent = `Running on ${backend === 'webgpu' ? 'WebGPU' : 'the CPU (WebAssembly)'}: ${state.app.backendReason()}.${took}`;
+  $('backend-short').textContent = backend;
+  document.body.dataset.backend = backend;
 }
 
 function errorText(error) {
@@ -71,10 +104,7 @@ async function start() {
   const started = performance.now();
   state.app = await createApp(detector, shipped, preference);
   state.readyAt = performance.now();
-  const backend = state.app.backend();
-  $('backend').textContent = `Running on ${backend === 'webgpu' ? 'WebGPU' : 'the CPU (WebAssembly)'}: ${state.app.backendReason()}. Start-up took ${((state.readyAt - started) / 1000).toFixed(1)} s.`;
-  $('backend-short').textContent = backend;
-  document.body.dataset.backend = backend;
+  showBackend(state.readyAt - started);
   const threshold = state.app.settings().threshold;
   $('threshold').value = threshold;
   $('threshold-value').textContent = threshold.toFixed(2);
@@ -134,6 +164,7 @@ async function enrollFiles(files) {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const result = await withApp((app) => app.enrollFile(bytes, file.name));
       $('enroll-gallery').append(thumbnail(result, file.name));
+      if (result.others > 0) addError('enroll-errors', file.name, `${result.others + 1} faces in this photo: enrolled the largest, shown above. Use a photo of one person if that is not the face you meant`);
       enrolledChanged(result.photos);
     } catch (error) { addError('enroll-errors', file.name, error); }
   }
@@ -305,7 +336,8 @@ async function verifyOnce() {
     } else {
       const result = await withApp((app) => app.verifyFrame(frame.data, frame.width, frame.height));
       drawBox(result.face_box, result.is_match ? '#1a7f37' : '#cf222e');
-      setVerdict(result.is_match ? 'match' : 'no-match', result.is_match ? 'Match: same person' : 'No match: different person');
+      const others = result.others > 0 ? ` (${result.others + 1} faces in view: comparing the largest)` : '';
+      setVerdict(result.is_match ? 'match' : 'no-match', `${result.is_match ? 'Match: same person' : 'No match: different person'}${others}`);
       $('distance').textContent = result.distance.toFixed(3);
       if (!state.firstVerdictAt) {
         state.firstVerdictAt = performance.now();
@@ -325,6 +357,18 @@ async function verifyOnce() {
   state.frameCount = (state.frameCount || 0) + 1;
   document.body.dataset.frames = String(state.frameCount);
   document.body.dataset.wasmBytes = String(state.memory.buffer.byteLength);
+  if (state.frameCount % 100 === 1) await showDeviceMemory();
+}
+
+// Publishes what burn's allocator holds on the GPU (nothing on the CPU backend), for the
+// long-run memory benchmark.
+async function showDeviceMemory() {
+  let usage;
+  try { usage = await withApp((app) => app.deviceMemory()); } catch (error) { console.error('could not read the GPU memory use', error); return; }
+  if (!usage) return;
+  document.body.dataset.gpuAllocations = String(usage.allocations);
+  document.body.dataset.gpuBytesInUse = String(usage.bytes_in_use);
+  document.body.dataset.gpuBytesReserved = String(usage.bytes_reserved);
 }
 
 // ---- fine-tuning ----
@@ -338,6 +382,7 @@ async function addTuning(files, source) {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const result = await withApp((app) => app.addTuningFile(bytes, file.name, person));
       $('tune-gallery').append(thumbnail(result, `${file.name} (person ${person + 1})`));
+      if (result.others > 0) addError('tune-errors', file.name, `${result.others + 1} faces in this photo: took the largest`);
     } catch (error) { addError('tune-errors', file.name, error); }
   }
   $('tune-status').textContent = source;

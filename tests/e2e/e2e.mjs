@@ -99,6 +99,34 @@ async function expectMajority(page, wanted, label) {
   if (hits * 2 <= states.length) fail(`${label}: expected mostly "${wanted}" verdicts, got ${JSON.stringify(states)}`);
 }
 
+// Keeps every WebGPU device the page asks for, so the test can destroy it as a driver reset
+// would. Runs in the page before its own scripts.
+function keepGpuDevices() {
+  if (!globalThis.GPUAdapter) return;
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  globalThis.testGpuDevices = [];
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    const device = await requestDevice.apply(this, args);
+    globalThis.testGpuDevices.push(device);
+    return device;
+  };
+}
+
+/** Destroys the page's WebGPU device mid-stream: verification must go on on the CPU, with a notice. */
+async function deviceLoss(page) {
+  if ((await page.getAttribute('body', 'data-backend')) !== 'webgpu') {
+    console.log('device loss: skipped, the page does not run on WebGPU here');
+    return;
+  }
+  const destroyed = await page.evaluate(() => globalThis.testGpuDevices.map((device) => device.destroy()).length);
+  if (destroyed === 0) fail('device loss: the page runs on WebGPU but asked for no device');
+  await page.waitForSelector('body[data-backend="cpu"]', { timeout: 120_000 });
+  const notice = await page.textContent('#notice');
+  if (!(await page.isVisible('#notice')) || !notice.includes('lost')) fail(`device loss: no notice of the lost device, got "${notice}"`);
+  console.log(`device loss: ${notice}`);
+  await expectMajority(page, 'no-match', 'no-match-after-gpu-loss');
+}
+
 async function fineTune(page) {
   const galleryCount = () => page.$$eval('#tune-gallery canvas', (items) => items.length);
   for (const [person, files] of TUNING.entries()) {
@@ -166,6 +194,7 @@ async function main() {
   const { server, served, origin } = await serve();
   const browser = await launch(['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${clip}`, '--use-fake-ui-for-media-stream']);
   const page = await browser.newPage();
+  await page.addInitScript(keepGpuDevices);
   const requests = [];
   page.on('request', (request) => requests.push(request.url()));
   page.on('console', (message) => { if (message.type() === 'error') console.log(`page error: ${message.text()}`); });
@@ -180,6 +209,7 @@ async function main() {
   await expectMajority(page, 'match', 'match');
   await enroll(page, OTHER);
   await expectMajority(page, 'no-match', 'no-match');
+  await deviceLoss(page);
   await page.click('#camera-stop');
   await fineTune(page);
   await savedEmbedder(page);

@@ -1,0 +1,153 @@
+//! The shipped detector and embedder on real photos, natively: several faces in one photo (the
+//! largest is used, the others are counted), a face cut by the image border, and backgrounds
+//! without a face.
+
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::*;
+use image::{RgbImage, imageops};
+use pollster::block_on;
+use sepface::model::{Detector, Embedder};
+use sepface::weights::{self, Weights};
+use sepface::{SepfaceError, Verifier};
+
+/// Pairs of LFW photos of different people: the first is pasted large, the second small.
+const PAIRS: [(&str, &str); 6] = [
+    ("George_W_Bush/George_W_Bush_0007.jpg", "Colin_Powell/Colin_Powell_0038.jpg"),
+    ("Tony_Blair/Tony_Blair_0006.jpg", "Jennifer_Aniston/Jennifer_Aniston_0003.jpg"),
+    ("Colin_Powell/Colin_Powell_0040.jpg", "Tony_Blair/Tony_Blair_0018.jpg"),
+    ("Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "George_W_Bush/George_W_Bush_0016.jpg"),
+    ("George_W_Bush/George_W_Bush_0065.jpg", "Tony_Blair/Tony_Blair_0032.jpg"),
+    ("Colin_Powell/Colin_Powell_0049.jpg", "George_W_Bush/George_W_Bush_0145.jpg"),
+];
+
+fn model_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models").join(name)
+}
+
+fn shipped_verifier() -> Verifier {
+    let device = Device::flex();
+    let detector: Weights<Detector> = weights::load_file(&model_path("detector.bpk"), &device).expect("shipped detector");
+    let embedder: Weights<Embedder> = weights::load_file(&model_path("embedder.bpk"), &device).expect("shipped embedder");
+    Verifier::new(detector, embedder, &device)
+}
+
+fn lfw(data: &Path, photo: &str) -> RgbImage {
+    common::load_image(data, &format!("lfw/lfw-deepfunneled/{photo}"))
+}
+
+/// Puts `large` at the left of a canvas and `small`, scaled by `scale`, at the right, centred
+/// vertically; the rest is mid-grey.
+fn side_by_side(large: &RgbImage, small: &RgbImage, scale: f32) -> RgbImage {
+    let (width, height) = ((small.width() as f32 * scale) as u32, (small.height() as f32 * scale) as u32);
+    let small = imageops::resize(small, width, height, imageops::FilterType::Triangle);
+    let mut canvas = RgbImage::from_pixel(large.width() + width, large.height().max(height), image::Rgb([128, 128, 128]));
+    imageops::replace(&mut canvas, large, 0, 0);
+    imageops::replace(&mut canvas, &small, i64::from(large.width()), i64::from((large.height() - height) / 2));
+    canvas
+}
+
+/// Scale of the second, smaller face in the composites.
+const SMALL_SCALE: f32 = 0.6;
+
+#[test]
+fn several_faces_give_the_largest_and_count_the_others() {
+    let Some(data) = common::data_dir("several_faces_give_the_largest_and_count_the_others") else { return };
+    let verifier = shipped_verifier();
+    let (mut counted, mut largest) = (0, 0);
+    for (large, small) in PAIRS {
+        let canvas = side_by_side(&lfw(&data, large), &lfw(&data, small), SMALL_SCALE);
+        let name = format!("{large} beside {small}");
+        let detection = block_on(verifier.detect(&canvas, &name)).unwrap_or_else(|error| panic!("{name}: {error}"));
+        let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
+        let on_large = centre < 250.0 / canvas.width() as f32;
+        eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
+        counted += usize::from(detection.others > 0);
+        largest += usize::from(on_large);
+    }
+    // Measured with the shipped weights: the second face is found in 3 of 6 composites and the
+    // larger face chosen in 5 of 6. The detector regresses one box and was never trained on
+    // several faces, so this is a floor, not a goal.
+    assert!(counted >= 2, "the second face was counted in only {counted} of {} composites", PAIRS.len());
+    assert!(largest >= 4, "the larger face was chosen in only {largest} of {} composites", PAIRS.len());
+}
+
+#[test]
+fn single_faces_count_no_others() {
+    let Some(data) = common::data_dir("single_faces_count_no_others") else { return };
+    let verifier = shipped_verifier();
+    let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt")).expect("CUHK test list");
+    let (mut found, mut others) = (0, 0);
+    for line in list.lines().step_by(50) {
+        let name = line.split_whitespace().next().expect("a path").replace('\\', "/");
+        let image = common::load_image(&data, &format!("cuhk-facepoint/{name}"));
+        if let Ok(detection) = block_on(verifier.detect(&image, &name)) {
+            found += 1;
+            others += usize::from(detection.others > 0);
+        }
+    }
+    eprintln!("CUHK test photos (one face each): {found} faces found, {others} with another face reported");
+    // Measured: 41 found, 1 with another face reported.
+    assert!(found >= 38, "only {found} of 41 single faces found");
+    assert!(others <= 2, "{others} single-face photos were reported with several faces");
+}
+
+#[test]
+fn backgrounds_are_no_face() {
+    let Some(data) = common::data_dir("backgrounds_are_no_face") else { return };
+    let verifier = shipped_verifier();
+    let list = std::fs::read_to_string(data.join("celeba/list_bbox_celeba.txt")).expect("CelebA boxes");
+    let (mut tried, mut no_face) = (0, 0);
+    for line in list.lines().skip(2) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let [name, x, _, width, _] = fields[..] else { continue };
+        let [x, width]: [u32; 2] = [x, width].map(|v| v.parse().expect("a pixel coordinate"));
+        let image = common::load_image(&data, &format!("celeba/img_celeba/{name}"));
+        // The wider strip beside the annotated face, over the image's full height.
+        let (left, right) = (x, image.width().saturating_sub(x + width));
+        let (start, strip_width) = if left >= right { (0, left) } else { (x + width, right) };
+        if strip_width < 64 {
+            continue;
+        }
+        let strip = imageops::crop_imm(&image, start, 0, strip_width, image.height()).to_image();
+        tried += 1;
+        match block_on(verifier.detect(&strip, name)) {
+            Err(SepfaceError::NoFace { source_name, .. }) => {
+                assert_eq!(source_name, name);
+                no_face += 1;
+            }
+            Err(error) => panic!("{name}: {error}"),
+            Ok(_) => {}
+        }
+    }
+    eprintln!("CelebA strips beside the annotated face: {no_face} of {tried} gave no face");
+    // Measured: 76 of 78. The strips may hold other people's faces, so not all must fail.
+    assert!(tried >= 60 && no_face * 10 >= tried * 9, "{no_face} of {tried}");
+}
+
+#[test]
+fn face_cut_by_the_border_is_found_or_explained() {
+    let Some(data) = common::data_dir("face_cut_by_the_border_is_found_or_explained") else { return };
+    let verifier = shipped_verifier();
+    for (photo, _) in PAIRS {
+        let face = lfw(&data, photo);
+        // Shift the photo left by 40% of its width: the face loses about a third.
+        let mut canvas = RgbImage::from_pixel(face.width(), face.height(), image::Rgb([128, 128, 128]));
+        imageops::replace(&mut canvas, &face, -i64::from(face.width() * 2 / 5), 0);
+        match block_on(verifier.detect(&canvas, photo)) {
+            Ok(detection) => {
+                eprintln!("{photo}, cut: box {:?}", detection.face_box);
+                assert!(detection.face_box.left < 0.2, "{photo}: the box {:?} is not at the cut edge", detection.face_box);
+            }
+            Err(SepfaceError::NoFace { source_name, reason }) => {
+                eprintln!("{photo}, cut: no face ({reason})");
+                assert_eq!(source_name, photo);
+            }
+            Err(error) => panic!("{photo}: {error}"),
+        }
+    }
+}
