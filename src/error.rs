@@ -119,7 +119,7 @@ pub enum SepfaceError {
     DeviceLost {
         /// Backend name.
         backend: String,
-        /// What the backend reported.
+        /// The backend's report.
         reason: String,
     },
 

@@ -449,3 +449,51 @@ fn distinct(a: &FaceBox, b: &FaceBox) -> bool {
 fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_follow_the_longer_side_and_overlap() {
+        let [left, right] = search_windows(400, 200);
+        assert_eq!(left.edges(), [0.0, 0.0, 0.6, 1.0]);
+        assert!((right.left - 0.4).abs() < 1e-6, "{right:?}");
+        assert_eq!(right.right, 1.0);
+        let [top, bottom] = search_windows(200, 400);
+        assert_eq!(top.edges(), [0.0, 0.0, 1.0, 0.6]);
+        assert!((bottom.top - 0.4).abs() < 1e-6, "{bottom:?}");
+        assert_eq!(bottom.bottom, 1.0);
+    }
+
+    #[test]
+    fn boxes_in_a_window_map_to_the_image() {
+        let window = FaceBox::new(0.4, 0.0, 1.0, 1.0);
+        let mapped = within(&window, &FaceBox::new(0.5, 0.25, 1.0, 0.75));
+        let expected = [0.7, 0.25, 1.0, 0.75];
+        assert!(mapped.edges().iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{mapped:?}");
+    }
+
+    #[test]
+    fn only_inner_window_edges_cut_a_face() {
+        let left_half = FaceBox::new(0.0, 0.0, 0.6, 1.0);
+        // The image's own left edge is not a cut; the half's right edge is.
+        assert!(!touches_inner_edge(&FaceBox::new(0.0, 0.2, 0.5, 0.8), &left_half));
+        assert!(touches_inner_edge(&FaceBox::new(0.5, 0.2, 0.995, 0.8), &left_half));
+    }
+
+    #[test]
+    fn faces_are_distinct_unless_one_holds_the_other() {
+        let face = FaceBox::new(0.1, 0.1, 0.4, 0.5);
+        assert!(distinct(&face, &FaceBox::new(0.6, 0.1, 0.9, 0.5)));
+        assert!(!distinct(&face, &FaceBox::new(0.15, 0.15, 0.3, 0.3)), "a box inside a face is that face");
+        assert!(!distinct(&face, &FaceBox::new(0.0, 0.0, 1.0, 1.0)), "a box around a face holds its centre");
+    }
+
+    #[test]
+    fn face_shape_rejects_wide_boxes() {
+        let image = RgbImage::new(400, 200);
+        assert!(face_shaped(&FaceBox::new(0.0, 0.0, 0.25, 0.5), &image), "100x100 pixels");
+        assert!(!face_shaped(&FaceBox::new(0.0, 0.0, 0.6, 0.5), &image), "240x100 pixels");
+    }
+}

@@ -255,8 +255,8 @@ impl App {
         Ok(())
     }
 
-    /// Rebuilds the networks on the CPU after the WebGPU device was lost, keeping the settings,
-    /// the enrollment and a fine-tuned embedder in use; a fine-tuning run in progress is lost.
+    /// Rebuilds the networks on the CPU after the WebGPU device was lost. The settings, the
+    /// enrollment and a fine-tuned embedder in use stay; a fine-tuning run in progress is lost.
     fn fall_back_to_cpu(&mut self, reason: &str) -> Result<(), JsError> {
         log::warn!("carrying on on the CPU after losing the WebGPU device: {reason}");
         let device = Device::flex();
@@ -288,8 +288,8 @@ impl App {
         }
     }
 
-    /// Converts a pipeline result for JS; a lost device moves the App to the CPU first, and the
-    /// error asks the caller to try again there.
+    /// Converts a pipeline result for JS. A lost device first moves the App to the CPU, and the
+    /// error then tells the caller to try again.
     fn settle<T>(&mut self, result: crate::Result<T>) -> Result<T, JsError> {
         let lost = match &result {
             Err(SepfaceError::DeviceLost { reason, .. }) => Some(reason.clone()),

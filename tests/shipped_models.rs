@@ -126,12 +126,13 @@ fn backgrounds_are_no_face() {
     }
     eprintln!("CelebA strips beside the annotated face: {no_face} of {tried} gave no face");
     // Measured: 76 of 78. The strips may hold other people's faces, so not all must fail.
-    assert!(tried >= 60 && no_face * 10 >= tried * 9, "{no_face} of {tried}");
+    assert!(tried >= 60, "only {tried} strips were wide enough");
+    assert!(no_face * 10 >= tried * 9, "{no_face} of {tried}");
 }
 
 #[test]
-fn face_cut_by_the_border_is_found_or_explained() {
-    let Some(data) = common::data_dir("face_cut_by_the_border_is_found_or_explained") else { return };
+fn face_at_border() {
+    let Some(data) = common::data_dir("face_at_border") else { return };
     let verifier = shipped_verifier();
     for (photo, _) in PAIRS {
         let face = lfw(&data, photo);

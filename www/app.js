@@ -20,8 +20,8 @@ function fatal(message) {
 
 // wasm-bindgen rejects a call into the App while another call still borrows it (an await in
 // Rust keeps the borrow), so every call after start-up waits for the previous one. When the
-// browser loses the WebGPU device, the App moves itself to the CPU; the page then says so and
-// runs a call that failed on the lost device once more.
+// browser loses the WebGPU device, the App moves itself to the CPU; the page then shows a notice
+// and runs a call that failed on the lost device once more.
 function withApp(task) {
   const run = state.queue.then(async () => {
     const before = state.app.backend();

@@ -99,7 +99,7 @@ async function expectMajority(page, wanted, label) {
   if (hits * 2 <= states.length) fail(`${label}: expected mostly "${wanted}" verdicts, got ${JSON.stringify(states)}`);
 }
 
-// Keeps every WebGPU device the page asks for, so the test can destroy it as a driver reset
+// Keeps every WebGPU device the page requests, so the test can destroy it as a driver reset
 // would. Runs in the page before its own scripts.
 function keepGpuDevices() {
   if (!globalThis.GPUAdapter) return;
