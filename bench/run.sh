@@ -6,7 +6,9 @@
 #      scored by `sepface eval embeddings` (report in bench/results/lfw/);
 #   4. latency of all four library/backend pairs on the first LIMIT images (default 300);
 #   5. long-run.json: FRAMES frames (default 10000) of live verification on the CPU backend,
-#      with wasm and JS memory sampled every 500 frames.
+#      with wasm and JS memory sampled every 500 frames;
+#   6. layers.json: every convolution of the paper's backbones timed alone on one CPU thread;
+#   7. long-run-webgpu.json: GPU_FRAMES frames (default 2000) on WebGPU, with the GPU memory.
 # PAIRS_PER_FOLD=N (default 0: all 600) scores only the first N pairs of each LFW fold, for a
 # shorter run.
 # Needs the tools of scripts/setup.sh; installs the bench's npm packages (face-api.js) itself.
@@ -15,6 +17,7 @@ cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-300}
 PAIRS_PER_FOLD=${PAIRS_PER_FOLD:-0}
 FRAMES=${FRAMES:-10000}
+GPU_FRAMES=${GPU_FRAMES:-2000}
 OUT=bench/results
 mkdir -p "$OUT"
 
@@ -29,3 +32,5 @@ cargo run --release --features train -- eval embeddings --lfw "${SEPFACE_DATA:-.
   --embeddings "$OUT/lfw-embeddings/sepface-cpu.json" --embeddings "$OUT/lfw-embeddings/faceapi-wasm.json" --out "$OUT/lfw"
 node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --chunk 20 --out "$OUT/latency"
 node bench/long-run.mjs --frames "$FRAMES" --every 500 --backend cpu --json "$OUT/long-run.json"
+cargo bench --bench layers -- --threads 1 --runs 3 --json "$OUT/layers.json"
+node bench/long-run.mjs --frames "$GPU_FRAMES" --every 250 --backend webgpu --json "$OUT/long-run-webgpu.json"
