@@ -1,9 +1,9 @@
-//! Where the separable networks of de Souza, "Face Verification with Depthwise Separable
-//! Convolutions and the Triplet Loss" (Tables 2 and 5), spend their time on burn's flex CPU
-//! backend, next to their regular twins (Tables 1 and 4): every convolution of the backbone
-//! timed alone, split into its depthwise and pointwise steps, with its multiply-accumulates
-//! and the rate it reaches. A `1 x 1` convolution is also timed as the matrix product it is,
-//! to see whether burn's convolution path costs more than the arithmetic.
+//! Per-layer time of the separable networks of de Souza, "Face Verification with Depthwise
+//! Separable Convolutions and the Triplet Loss" (Tables 2 and 5), and of their regular twins
+//! (Tables 1 and 4), on burn's flex CPU backend. Every convolution of the backbone is timed
+//! alone, the separable ones split into their depthwise and pointwise steps, with their
+//! multiply-accumulates and the rate reached. Each `1 x 1` step is also timed as a matrix
+//! product, to see whether burn's convolution path costs more than the arithmetic.
 //!
 //! ```text
 //! cargo bench --bench layers -- [--threads 1] [--runs 5] [--json FILE]
@@ -38,7 +38,7 @@ fn median_seconds(runs: usize, run: impl Fn() -> Tensor<4>) -> f64 {
     seconds[seconds.len() / 2]
 }
 
-/// A `1 x 1` convolution computed as one matrix product over all pixels.
+/// Computes a `1 x 1` convolution as one matrix product over all pixels.
 ///
 /// # Shapes
 /// - input: `[batch, channels_in, h, w]`, weight `[channels_out, channels_in, 1, 1]`

@@ -53,7 +53,7 @@ pub struct FaceDetection {
     pub face_box: FaceBox,
     /// Probability that the image shows a face, when the detector predicts it.
     pub presence: Option<f32>,
-    /// How many other faces [`Verifier::detect`] found in the image; it returns the largest.
+    /// Number of other faces [`Verifier::detect`] found in the image; it returns the largest.
     #[serde(default)]
     pub others: usize,
 }
@@ -81,7 +81,7 @@ pub struct Verification {
     pub threshold: f32,
     /// Whether `distance < threshold`: the same person.
     pub is_match: bool,
-    /// How many other faces the image shows; the largest face is the one compared.
+    /// Number of other faces in the image; the largest face is the one compared.
     #[serde(default)]
     pub others: usize,
 }
@@ -188,12 +188,12 @@ impl Verifier {
         Ok(FaceDetection { others, ..faces[0] })
     }
 
-    /// Finds up to [`MAX_FACES`] faces in `image`, largest first.
+    /// Finds the faces in `image`, at most three, largest first.
     ///
     /// The detector regresses one box per image, and on two faces it tends to return one box
-    /// around both. So it also runs on two overlapping halves of the image (left and right, or
-    /// top and bottom, along the longer side); boxes cut by a half's inner edge, and boxes far
-    /// wider or taller than a face, are dropped, and boxes of one face are merged.
+    /// around both. So it also runs on two overlapping halves of the image, split along the
+    /// longer side. Boxes that a half's inner edge cuts and boxes far wider or taller than a
+    /// face are dropped, and boxes of the same face are merged.
     ///
     /// # Errors
     /// Those of [`detect`](Self::detect), for the whole image, when no face is found.
@@ -215,7 +215,6 @@ impl Verifier {
             faces.push(whole);
         }
         faces.sort_by(|a, b| b.face_box.area().total_cmp(&a.face_box.area()));
-        faces.truncate(MAX_FACES);
         Ok(faces)
     }
 
@@ -390,8 +389,8 @@ impl Verifier {
     }
 }
 
-/// Most faces [`Verifier::detect_faces`] looks for in one image.
-pub const MAX_FACES: usize = 4;
+// NOTE: these limits were tuned on six LFW photos with a second, smaller face beside them.
+// Other layouts (faces above each other, more than two faces, crowds) are untested.
 
 /// Largest intersection over union between two boxes of different faces.
 const MAX_FACE_OVERLAP: f32 = 0.3;
@@ -403,7 +402,7 @@ const HALF_WINDOW: f32 = 0.6;
 /// narrowest). A box around two faces side by side is wider.
 const MAX_FACE_ASPECT: f32 = 1.7;
 
-/// The two overlapping halves of a `width x height` image along its longer side.
+/// Returns the two overlapping halves of a `width x height` image, split along its longer side.
 fn search_windows(width: u32, height: u32) -> [FaceBox; 2] {
     if width >= height {
         [FaceBox::new(0.0, 0.0, HALF_WINDOW, 1.0), FaceBox::new(1.0 - HALF_WINDOW, 0.0, 1.0, 1.0)]
@@ -419,7 +418,8 @@ fn within(window: &FaceBox, face: &FaceBox) -> FaceBox {
     FaceBox::new(x(face.left), y(face.top), x(face.right), y(face.bottom))
 }
 
-/// Whether `face` (normalised by `window`) reaches an edge of `window` inside the image.
+/// Returns whether `face` (normalised by `window`) reaches an edge of `window` that lies inside
+/// the image.
 fn touches_inner_edge(face: &FaceBox, window: &FaceBox) -> bool {
     const EDGE: f32 = 0.02;
     (window.left > 0.0 && face.left < EDGE)
@@ -428,22 +428,22 @@ fn touches_inner_edge(face: &FaceBox, window: &FaceBox) -> bool {
         || (window.bottom < 1.0 && face.bottom > 1.0 - EDGE)
 }
 
-/// Whether `face`'s width-to-height ratio in `image`'s pixels is that of one face.
+/// Returns whether `face`'s width-to-height ratio, in `image`'s pixels, fits one face.
 fn face_shaped(face: &FaceBox, image: &RgbImage) -> bool {
     let aspect = face.width() * image.width() as f32 / (face.height() * image.height() as f32);
     (1.0 / MAX_FACE_ASPECT..=MAX_FACE_ASPECT).contains(&aspect)
 }
 
-/// Whether `outer` holds the centre of `inner`.
-fn holds_centre(outer: &FaceBox, inner: &FaceBox) -> bool {
+/// Returns whether `outer` contains the centre of `inner`.
+fn contains_centre(outer: &FaceBox, inner: &FaceBox) -> bool {
     let (x, y) = ((inner.left + inner.right) / 2.0, (inner.top + inner.bottom) / 2.0);
     (outer.left..=outer.right).contains(&x) && (outer.top..=outer.bottom).contains(&y)
 }
 
-/// Whether two boxes show different faces: they overlap little and neither holds the other's
-/// centre.
+/// Returns whether two boxes show different faces: they overlap little, and neither contains
+/// the other's centre.
 fn distinct(a: &FaceBox, b: &FaceBox) -> bool {
-    a.iou(b) < MAX_FACE_OVERLAP && !holds_centre(a, b) && !holds_centre(b, a)
+    a.iou(b) < MAX_FACE_OVERLAP && !contains_centre(a, b) && !contains_centre(b, a)
 }
 
 fn short_id(id: &str) -> &str {
@@ -483,11 +483,11 @@ mod tests {
     }
 
     #[test]
-    fn faces_are_distinct_unless_one_holds_the_other() {
+    fn distinct_unless_nested() {
         let face = FaceBox::new(0.1, 0.1, 0.4, 0.5);
         assert!(distinct(&face, &FaceBox::new(0.6, 0.1, 0.9, 0.5)));
         assert!(!distinct(&face, &FaceBox::new(0.15, 0.15, 0.3, 0.3)), "a box inside a face is that face");
-        assert!(!distinct(&face, &FaceBox::new(0.0, 0.0, 1.0, 1.0)), "a box around a face holds its centre");
+        assert!(!distinct(&face, &FaceBox::new(0.0, 0.0, 1.0, 1.0)), "a box around a face contains its centre");
     }
 
     #[test]

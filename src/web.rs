@@ -49,7 +49,7 @@ pub fn start() {
 thread_local! {
     /// The WebGPU device: one runtime per device per wasm instance, so it is created once.
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
-    /// Why the browser lost the WebGPU device, once it says so.
+    /// The reason the browser gave for losing the WebGPU device, once it reports the loss.
     static WEBGPU_LOST: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
@@ -153,7 +153,7 @@ struct EmbeddedFace {
     embedding: Vec<f32>,
 }
 
-/// What burn's allocator holds on a GPU, for long-run memory checks.
+/// Memory use of burn's allocator on a GPU, for long-run memory checks.
 #[derive(Serialize)]
 struct DeviceMemory {
     allocations: u64,
@@ -196,6 +196,13 @@ pub struct App {
 /// Size of the crops returned to the page.
 const PREVIEW_SIZE: u32 = 96;
 
+/// Loads the detector and embedder weights files onto `device`.
+fn load_networks(detector: &[u8], embedder: &[u8], device: &Device) -> Result<(Weights<Detector>, Weights<Embedder>), JsError> {
+    let detector = weights::from_bytes(detector, "models/detector.bpk", device).map_err(js_error)?;
+    let embedder = weights::from_bytes(embedder, "models/embedder.bpk", device).map_err(js_error)?;
+    Ok((detector, embedder))
+}
+
 /// Detects and embeds the face of `frame` without judging the detection; a box without pixels
 /// falls back to the centre of the frame.
 async fn embed_any_face(verifier: &Verifier, frame: &RgbImage) -> crate::Result<EmbeddedFace> {
@@ -223,10 +230,8 @@ impl App {
         run_constructors();
         let (device, backend, backend_reason) = choose_device(&preference).await;
         log::info!("sepface backend: {backend} ({backend_reason})");
-        let detector_bytes = detector;
-        let embedder_bytes = embedder;
-        let detector: Weights<Detector> = weights::from_bytes(&detector_bytes, "models/detector.bpk", &device).map_err(js_error)?;
-        let embedder: Weights<Embedder> = weights::from_bytes(&embedder_bytes, "models/embedder.bpk", &device).map_err(js_error)?;
+        let (detector_bytes, embedder_bytes) = (detector, embedder);
+        let (detector, embedder) = load_networks(&detector_bytes, &embedder_bytes, &device)?;
         let embedder_config = embedder.config.clone();
         let verifier = Verifier::new(detector, embedder.clone(), &device);
         let app = App {
@@ -260,8 +265,7 @@ impl App {
     fn fall_back_to_cpu(&mut self, reason: &str) -> Result<(), JsError> {
         log::warn!("carrying on on the CPU after losing the WebGPU device: {reason}");
         let device = Device::flex();
-        let detector: Weights<Detector> = weights::from_bytes(&self.detector_bytes, "models/detector.bpk", &device).map_err(js_error)?;
-        let shipped: Weights<Embedder> = weights::from_bytes(&self.embedder_bytes, "models/embedder.bpk", &device).map_err(js_error)?;
+        let (detector, shipped) = load_networks(&self.detector_bytes, &self.embedder_bytes, &device)?;
         let in_use = match &self.applied_bytes {
             Some(bytes) => weights::from_bytes::<Embedder>(bytes, "the fine-tuned embedder", &device).map_err(js_error)?.model,
             None => shipped.model.clone(),
@@ -289,7 +293,7 @@ impl App {
     }
 
     /// Converts a pipeline result for JS. A lost device first moves the App to the CPU, and the
-    /// error then tells the caller to try again.
+    /// returned error requests a retry.
     fn settle<T>(&mut self, result: crate::Result<T>) -> Result<T, JsError> {
         let lost = match &result {
             Err(SepfaceError::DeviceLost { reason, .. }) => Some(reason.clone()),

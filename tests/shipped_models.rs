@@ -55,16 +55,17 @@ fn side_by_side(large: &RgbImage, small: &RgbImage, scale: f32) -> RgbImage {
 const SMALL_SCALE: f32 = 0.6;
 
 #[test]
-fn several_faces_give_the_largest_and_count_the_others() {
-    let Some(data) = common::data_dir("several_faces_give_the_largest_and_count_the_others") else { return };
+fn several_faces_use_largest() {
+    let Some(data) = common::data_dir("several_faces_use_largest") else { return };
     let verifier = shipped_verifier();
     let (mut counted, mut largest) = (0, 0);
     for (large, small) in PAIRS {
-        let canvas = side_by_side(&lfw(&data, large), &lfw(&data, small), SMALL_SCALE);
+        let large_photo = lfw(&data, large);
+        let canvas = side_by_side(&large_photo, &lfw(&data, small), SMALL_SCALE);
         let name = format!("{large} beside {small}");
         let detection = block_on(verifier.detect(&canvas, &name)).unwrap_or_else(|error| panic!("{name}: {error}"));
         let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
-        let on_large = centre < 250.0 / canvas.width() as f32;
+        let on_large = centre < large_photo.width() as f32 / canvas.width() as f32;
         eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
         counted += usize::from(detection.others > 0);
         largest += usize::from(on_large);
@@ -77,8 +78,8 @@ fn several_faces_give_the_largest_and_count_the_others() {
 }
 
 #[test]
-fn single_faces_count_no_others() {
-    let Some(data) = common::data_dir("single_faces_count_no_others") else { return };
+fn single_face_reports_no_others() {
+    let Some(data) = common::data_dir("single_face_reports_no_others") else { return };
     let verifier = shipped_verifier();
     let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt")).expect("CUHK test list");
     let (mut found, mut others) = (0, 0);
@@ -97,8 +98,8 @@ fn single_faces_count_no_others() {
 }
 
 #[test]
-fn backgrounds_are_no_face() {
-    let Some(data) = common::data_dir("backgrounds_are_no_face") else { return };
+fn background_is_no_face() {
+    let Some(data) = common::data_dir("background_is_no_face") else { return };
     let verifier = shipped_verifier();
     let list = std::fs::read_to_string(data.join("celeba/list_bbox_celeba.txt")).expect("CelebA boxes");
     let (mut tried, mut no_face) = (0, 0);
@@ -125,7 +126,7 @@ fn backgrounds_are_no_face() {
         }
     }
     eprintln!("CelebA strips beside the annotated face: {no_face} of {tried} gave no face");
-    // Measured: 76 of 78. The strips may hold other people's faces, so not all must fail.
+    // Measured: 76 of 78. The strips may contain other people's faces, so not all must fail.
     assert!(tried >= 60, "only {tried} strips were wide enough");
     assert!(no_face * 10 >= tried * 9, "{no_face} of {tried}");
 }
