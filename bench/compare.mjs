@@ -1,7 +1,8 @@
 // sepface and @vladmandic/face-api side by side in one headless Chromium run: the same LFW
 // images, chunk by chunk, alternating between the libraries so machine noise hits both alike.
-// Writes one embeddings file per library and backend, and timings, download sizes and
-// time-to-first-result to results.json; `sepface eval embeddings` then scores every file with
+// Writes one embeddings file per library and backend to the output folder. results.json gets
+// the timings, the time to the first result and the download sizes, as served and as gzip -9
+// and brotli would send them. `sepface eval embeddings` then scores every embeddings file with
 // the same LFW View 2 10-fold protocol.
 //
 // Usage (from the crate root, after `trunk build --release` and `npm ci` in bench/):
@@ -15,6 +16,7 @@ import { createServer } from 'node:http';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
+import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 
 const argument = (name, fallback) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : fallback; };
@@ -34,6 +36,8 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 
 /** Bytes of library code and models served, by `library:backend` (from the page's Referer). */
 const served = new Map();
+/** The files behind those bytes, by `library:backend`, to size them compressed afterwards. */
+const servedFiles = new Map();
 
 function serve() {
   const server = createServer((request, response) => {
@@ -46,6 +50,7 @@ function serve() {
     if (!path.startsWith('/lfw/') && !path.startsWith('/compare/')) {
       const key = `${referer.get('library')}:${referer.get('backend')}`;
       served.set(key, (served.get(key) || 0) + body.length);
+      servedFiles.set(key, (servedFiles.get(key) || new Set()).add(file));
     }
     response.writeHead(200, { 'Content-Type': TYPES[extname(file)] || 'application/octet-stream', 'Content-Length': body.length });
     response.end(body);
@@ -90,6 +95,26 @@ async function open(runner, origin, firstImage) {
   return { ...runner, browser, page, downloadBytes: served.get(`${runner.library}:${runner.backend}`) || 0, startMs, firstResultMs, firstMs: first.ms, embeddings: {}, times: [], notFound: 0 };
 }
 
+/**
+ * Returns a function giving, for one `library:backend`, the bytes its files would take served
+ * with gzip -9 and with brotli at quality 11, as a static host would send them.
+ */
+function compressedSizes() {
+  const sizes = new Map();
+  const sizeOf = (file) => {
+    if (!sizes.has(file)) {
+      const body = readFileSync(file);
+      const brotli = brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: body.length } });
+      sizes.set(file, { gzip: gzipSync(body, { level: 9 }).length, brotli: brotli.length });
+    }
+    return sizes.get(file);
+  };
+  return (key) => {
+    const files = [...(servedFiles.get(key) || [])].map(sizeOf);
+    return { downloadGzipBytes: files.reduce((sum, f) => sum + f.gzip, 0), downloadBrotliBytes: files.reduce((sum, f) => sum + f.brotli, 0) };
+  };
+}
+
 async function main() {
   const list = viewTwoImages(pairsPerFold);
   const selected = limit > 0 ? list.slice(0, limit) : list;
@@ -113,12 +138,13 @@ async function main() {
     console.log(`${Math.min(start + chunk, selected.length)} of ${selected.length} images`);
   }
   server.close();
+  const compressed = compressedSizes();
   const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
   const results = [];
   for (const runner of opened) {
     const file = join(out, `${runner.library}-${runner.backend}.json`);
     writeFileSync(file, JSON.stringify(runner.embeddings));
-    results.push({ library: runner.library, backend: runner.backend, images: runner.times.length, medianMs: median(runner.times), meanMs: runner.times.reduce((a, b) => a + b, 0) / runner.times.length, notFound: runner.notFound, downloadBytes: runner.downloadBytes, startMs: runner.startMs, firstResultMs: runner.firstResultMs, embeddings: file });
+    results.push({ library: runner.library, backend: runner.backend, images: runner.times.length, medianMs: median(runner.times), meanMs: runner.times.reduce((a, b) => a + b, 0) / runner.times.length, notFound: runner.notFound, downloadBytes: runner.downloadBytes, ...compressed(`${runner.library}:${runner.backend}`), startMs: runner.startMs, firstResultMs: runner.firstResultMs, embeddings: file });
     await runner.browser.close();
   }
   const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();

@@ -8,7 +8,9 @@
 #   5. long-run.json: FRAMES frames (default 10000) of live verification on the CPU backend,
 #      with wasm and JS memory sampled every 500 frames;
 #   6. layers.json: every convolution of the paper's backbones timed alone on one CPU thread;
-#   7. long-run-webgpu.json: GPU_FRAMES frames (default 2000) on WebGPU, with the GPU memory.
+#   7. long-run-webgpu.json: GPU_FRAMES frames (default 2000) on WebGPU, with the GPU memory;
+#   8. networks-cpu.json and networks-webgpu.json: the six networks of step 1 in headless
+#      Chromium, on the CPU fallback (same batches) and on WebGPU (batches of 2 and 1).
 # PAIRS_PER_FOLD=N (default 0: all 600) scores only the first N pairs of each LFW fold, for a
 # shorter run.
 # Needs the tools of scripts/setup.sh; installs the bench's npm packages (face-api.js) itself.
@@ -28,9 +30,11 @@ trunk build --release
 cargo bench --bench speed -- --threads 1 --batches 3 --json "$OUT/speed.json"
 node bench/web-latency.mjs --frames 60 --rounds 2 --json "$OUT/web-latency.json"
 node bench/compare.mjs --runners sepface:cpu,faceapi:wasm --pairs-per-fold "$PAIRS_PER_FOLD" --out "$OUT/lfw-embeddings"
-cargo run --release --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/data}/lfw" \
+cargo run --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/data}/lfw" \
   --embeddings "$OUT/lfw-embeddings/sepface-cpu.json" --embeddings "$OUT/lfw-embeddings/faceapi-wasm.json" --out "$OUT/lfw"
 node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --chunk 20 --out "$OUT/latency"
 node bench/long-run.mjs --frames "$FRAMES" --every 500 --backend cpu --json "$OUT/long-run.json"
 cargo bench --bench layers -- --threads 1 --runs 3 --json "$OUT/layers.json"
 node bench/long-run.mjs --frames "$GPU_FRAMES" --every 250 --backend webgpu --json "$OUT/long-run-webgpu.json"
+node bench/networks.mjs --backends cpu --runs 3 --json "$OUT/networks-cpu.json"
+node bench/networks.mjs --backends webgpu --batches 2,1 --runs 3 --json "$OUT/networks-webgpu.json"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, serving and testing sepface need, skipping what is already there:
 # the wasm32 target, pinned wasm-bindgen-cli, wasm-pack and trunk, Debian's Chromium and
-# ChromeDriver, and the end-to-end test's npm package. Downloads come only from package
-# registries (crates.io, Debian, npm); nothing fetches a prebuilt binary or a browser.
+# ChromeDriver, and from npm the end-to-end test's package and Binaryen's wasm-opt. Downloads
+# come only from package registries (crates.io, Debian, npm), never from anywhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +45,11 @@ fi
 if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   log "installing the end-to-end test's npm packages"
   (cd tests/e2e && npm ci --no-audit --no-fund)
+fi
+
+if [ ! -d tools/node_modules/binaryen ]; then
+  log "installing Binaryen's wasm-opt from npm, for release builds"
+  (cd tools && npm ci --no-audit --no-fund)
 fi
 
 # trunk builds offline, so every crate must be in the local cache first.

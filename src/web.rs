@@ -588,3 +588,90 @@ impl App {
     }
 }
 
+
+/// A network of `NetworkBench`, without gradients.
+enum BenchNetwork {
+    Detector(Detector),
+    Embedder(Embedder),
+}
+
+impl BenchNetwork {
+    /// Builds network `name` at random weights; returns it with its input size, its
+    /// multiply-accumulates per image and its number of parameters.
+    fn build(name: &str, device: &Device) -> Option<(Self, usize, u64, usize)> {
+        use crate::model::{DetectorConfig, EmbedderConfig};
+        let (kind, variant) = name.split_once(' ')?;
+        let index = ["paper_regular", "paper_separable", "web"].iter().position(|known| *known == variant)?;
+        match kind {
+            "detector" => {
+                let config = [DetectorConfig::paper_regular, DetectorConfig::paper_separable, DetectorConfig::web][index]();
+                let model = config.init(device).valid();
+                let params = model.num_params();
+                Some((Self::Detector(model), config.input_size(), config.macs(), params))
+            }
+            "embedder" => {
+                let config = [EmbedderConfig::paper_regular, EmbedderConfig::paper_separable, EmbedderConfig::web][index]();
+                let model = config.init(device).valid();
+                let params = model.num_params();
+                Some((Self::Embedder(model), config.input_size(), config.macs(), params))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A network of de Souza's paper (its Tables 1, 2, 4 and 5) or a web network, at random
+/// weights, with one fixed random batch. `bench/networks.mjs` times `run` in the browser, as
+/// `cargo bench --bench speed` does natively.
+#[wasm_bindgen]
+pub struct NetworkBench {
+    network: BenchNetwork,
+    input: Tensor<4>,
+    backend: &'static str,
+    macs: u64,
+    params: usize,
+}
+
+#[wasm_bindgen]
+impl NetworkBench {
+    /// Builds network `name` (`"detector paper_regular"`, `"detector paper_separable"`,
+    /// `"detector web"`, or the same three for `"embedder"`) on backend `preference` (`"cpu"`
+    /// or `"webgpu"`), with a random batch of `batch` images.
+    pub async fn create(name: String, preference: String, batch: u32) -> Result<NetworkBench, JsError> {
+        run_constructors();
+        let (device, backend, reason) = choose_device(&preference).await;
+        if backend != preference {
+            return Err(JsError::new(&format!("the bench asked for backend {preference:?} but got {backend}: {reason}")));
+        }
+        let unknown = || JsError::new(&format!("unknown network {name:?}: use \"detector\" or \"embedder\", a space, then paper_regular, paper_separable or web"));
+        let (network, size, macs, params) = BenchNetwork::build(&name, &device).ok_or_else(unknown)?;
+        let shape = [batch.max(1) as usize, 3, size, size];
+        let input = Tensor::<4>::random(shape, burn::tensor::Distribution::Default, &device);
+        Ok(NetworkBench { network, input, backend, macs, params })
+    }
+
+    /// Runs the network once on the batch and waits for the output to be read back.
+    pub async fn run(&self) -> Result<(), JsError> {
+        let output = match &self.network {
+            BenchNetwork::Detector(model) => model.forward(self.input.clone()).boxes,
+            BenchNetwork::Embedder(model) => model.forward(self.input.clone()),
+        };
+        crate::verify::read_floats(output, "the bench output").await.map_err(js_error)?;
+        Ok(())
+    }
+
+    /// The backend the network runs on: `"webgpu"` or `"cpu"`.
+    pub fn backend(&self) -> String {
+        self.backend.into()
+    }
+
+    /// Multiply-accumulates per image.
+    pub fn macs(&self) -> f64 {
+        self.macs as f64
+    }
+
+    /// Number of parameters.
+    pub fn params(&self) -> usize {
+        self.params
+    }
+}

@@ -159,6 +159,23 @@ async fn bad_inputs_are_errors_not_panics() {
 }
 
 #[wasm_bindgen_test]
+async fn network_bench_runs_web_networks() {
+    use sepface::model::{DetectorConfig, EmbedderConfig};
+    use sepface::web::NetworkBench;
+    for (name, macs) in [("detector web", DetectorConfig::web().macs()), ("embedder web", EmbedderConfig::web().macs())] {
+        for backend in ["cpu", "webgpu"] {
+            let bench = NetworkBench::create(name.into(), backend.into(), 2).await.unwrap_or_else(|_| panic!("{name} on {backend}"));
+            assert_eq!(bench.backend(), backend);
+            assert_eq!(bench.macs(), macs as f64, "{name}: multiply-accumulates per image");
+            assert!(bench.params() > 100_000, "{name}: {} parameters", bench.params());
+            assert!(bench.run().await.is_ok(), "{name} on {backend} runs");
+        }
+    }
+    let unknown = NetworkBench::create("detector tiny".into(), "cpu".into(), 2).await;
+    assert!(unknown.is_err(), "an unknown network name must be refused");
+}
+
+#[wasm_bindgen_test]
 async fn enroll_and_verify_through_the_app() {
     let photos = photos();
     if photos.is_empty() {
