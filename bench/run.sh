@@ -4,7 +4,7 @@
 #   2. web-latency.json: the sepface page in headless Chromium, CPU fallback and WebGPU;
 #   3. LFW View 2 with sepface (CPU) and face-api.js (tfjs wasm), alternating chunk by chunk,
 #      scored by `sepface eval embeddings` (report in bench/results/lfw/);
-#   4. latency of all four library/backend pairs on the first LIMIT images (default 300);
+#   4. latency of all four library/backend pairs on the first LIMIT images (default 40);
 #   5. long-run.json: FRAMES frames (default 10000) of live verification on the CPU backend,
 #      with wasm and JS memory sampled every 500 frames;
 #   6. layers.json: every convolution of the paper's backbones timed alone on one CPU thread;
@@ -16,7 +16,7 @@
 # Needs the tools of scripts/setup.sh; installs the bench's npm packages (face-api.js) itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LIMIT=${LIMIT:-300}
+LIMIT=${LIMIT:-40}
 PAIRS_PER_FOLD=${PAIRS_PER_FOLD:-0}
 FRAMES=${FRAMES:-10000}
 GPU_FRAMES=${GPU_FRAMES:-2000}
