@@ -218,15 +218,15 @@ impl Verifier {
         Ok(faces)
     }
 
-    /// Runs the detector on the whole image and on its two halves in one batch, and returns
-    /// the boxes in the image's coordinates, the whole image's first. Boxes touching a half's
-    /// inner edge are left out: they are faces cut in two.
+    /// Runs the detector on the whole image and on its two halves, and returns the boxes in
+    /// the image's coordinates, the whole image's first. Boxes touching a half's inner edge
+    /// are left out: they are faces cut in two.
     pub async fn face_candidates(&self, image: &RgbImage) -> Result<Vec<FaceDetection>> {
         let windows = search_windows(image.width(), image.height());
         let crops: Vec<RgbImage> = windows.iter().map(|w| crop_face(image, w, 0.0)).collect::<Result<_>>()?;
         let mut images = vec![image];
         images.extend(crops.iter());
-        let found = self.locate_batch(&images).await?;
+        let found = self.locate_each(&images).await?;
         let mut candidates = vec![found[0]];
         for (window, detection) in windows.iter().zip(&found[1..]) {
             if !touches_inner_edge(&detection.face_box, window) {
@@ -240,25 +240,32 @@ impl Verifier {
     /// Runs the detector without judging its output: the box may be empty or tiny, and the
     /// presence probability low. [`detect`](Self::detect) adds those checks.
     pub async fn locate(&self, image: &RgbImage) -> Result<FaceDetection> {
-        Ok(self.locate_batch(&[image]).await?[0])
+        let size = self.detector_config.input_size();
+        let input = images_to_tensor(&[image], size, Resize::Bilinear, &self.device)?; // [1, 3, size, size]
+        let output = self.detector.forward(input);
+        // One readback of [1, 4] edges, then the face probability when the detector has one.
+        let values = match output.presence {
+            Some(logit) => Tensor::cat(vec![output.boxes, burn::tensor::activation::sigmoid(logit)], 1),
+            None => output.boxes,
+        };
+        let values = read_floats(values, "detector output").await?;
+        Ok(FaceDetection {
+            face_box: FaceBox::from_edges([values[0], values[1], values[2], values[3]]),
+            presence: values.get(4).copied(),
+            others: 0,
+        })
     }
 
-    /// Runs the detector on several images in one batch, without judging its output.
-    async fn locate_batch(&self, images: &[&RgbImage]) -> Result<Vec<FaceDetection>> {
-        let size = self.detector_config.input_size();
-        let input = images_to_tensor(images, size, Resize::Bilinear, &self.device)?;
-        let output = self.detector.forward(input);
-        let edges = read_floats(output.boxes, "detector boxes").await?;
-        let presence = match output.presence {
-            Some(logit) => Some(read_floats(burn::tensor::activation::sigmoid(logit), "face presence").await?),
-            None => None,
-        };
-        let detections = edges.chunks_exact(4).enumerate().map(|(index, edges)| FaceDetection {
-            face_box: FaceBox::from_edges([edges[0], edges[1], edges[2], edges[3]]),
-            presence: presence.as_ref().map(|p| p[index]),
-            others: 0,
-        });
-        Ok(detections.collect())
+    /// Runs the detector on each image in turn, without judging its output.
+    ///
+    /// NOTE: one image per pass on purpose. A batch of three made WebGPU compile a second set of
+    /// kernels at start-up (2 s more on a software adapter) and gave no faster frames there.
+    async fn locate_each(&self, images: &[&RgbImage]) -> Result<Vec<FaceDetection>> {
+        let mut detections = Vec::with_capacity(images.len());
+        for image in images {
+            detections.push(self.locate(image).await?);
+        }
+        Ok(detections)
     }
 
     fn check_detection(&self, image: &RgbImage, face_box: FaceBox, presence: Option<f32>, source_name: &str) -> Result<()> {
