@@ -641,11 +641,14 @@ impl NetworkBench {
         run_constructors();
         let (device, backend, reason) = choose_device(&preference).await;
         if backend != preference {
-            return Err(JsError::new(&format!("the bench asked for backend {preference:?} but got {backend}: {reason}")));
+            return Err(JsError::new(&format!("backend {preference:?} was requested but {backend} is in use ({reason}): request \"cpu\", or use a browser with WebGPU")));
+        }
+        if batch == 0 {
+            return Err(JsError::new("invalid batch size 0: use 1 or more images"));
         }
         let unknown = || JsError::new(&format!("unknown network {name:?}: use \"detector\" or \"embedder\", a space, then paper_regular, paper_separable or web"));
         let (network, size, macs, params) = BenchNetwork::build(&name, &device).ok_or_else(unknown)?;
-        let shape = [batch.max(1) as usize, 3, size, size];
+        let shape = [batch as usize, 3, size, size];
         let input = Tensor::<4>::random(shape, burn::tensor::Distribution::Default, &device);
         Ok(NetworkBench { network, input, backend, macs, params })
     }
@@ -660,17 +663,17 @@ impl NetworkBench {
         Ok(())
     }
 
-    /// The backend the network runs on: `"webgpu"` or `"cpu"`.
+    /// Returns the backend the network runs on: `"webgpu"` or `"cpu"`.
     pub fn backend(&self) -> String {
         self.backend.into()
     }
 
-    /// Multiply-accumulates per image.
+    /// Returns the multiply-accumulates per image.
     pub fn macs(&self) -> f64 {
         self.macs as f64
     }
 
-    /// Number of parameters.
+    /// Returns the number of parameters.
     pub fn params(&self) -> usize {
         self.params
     }

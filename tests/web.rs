@@ -172,7 +172,9 @@ async fn network_bench_runs_web_networks() {
         }
     }
     let unknown = NetworkBench::create("detector tiny".into(), "cpu".into(), 2).await;
-    assert!(unknown.is_err(), "an unknown network name must be refused");
+    assert!(unknown.is_err(), "an unknown network name must be rejected");
+    let empty = NetworkBench::create("detector web".into(), "cpu".into(), 0).await;
+    assert!(empty.is_err(), "a batch of 0 images must be rejected");
 }
 
 #[wasm_bindgen_test]
