@@ -56,7 +56,7 @@ async function measure(origin, name, batch, backend) {
     // An empty page of the same origin, so the page can import the built module.
     await page.route(`${origin}/bench`, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>sepface networks</title>' }));
     await page.goto(`${origin}/bench`);
-    const limit = new Promise((_, fail) => { timer = setTimeout(() => fail(new Error(`no result within ${timeoutS} s`)), timeoutS * 1000); });
+    const limit = new Promise((_, fail) => { timer = setTimeout(() => fail(new Error(`timed out after ${timeoutS} s: raise --timeout-s or use smaller --batches`)), timeoutS * 1000); });
     const result = await Promise.race([page.evaluate(timeInPage, [name, backend, batch, runs]), limit]);
     const sorted = [...result.ms].sort((a, b) => a - b);
     return { ...row, ...result, medianMs: sorted[Math.floor(sorted.length / 2)] };
@@ -72,7 +72,10 @@ async function measure(origin, name, batch, backend) {
 function print(results) {
   console.log('| network | backend | batch | warm-up ms | median ms per batch | images/s | GMAC/s |\n|---|---|---|---|---|---|---|');
   for (const r of results) {
-    if (r.error) { console.log(`| ${r.network} | ${r.backend} | ${r.batch} | failed: ${r.error} | | | |`); continue; }
+    if (r.error) {
+      console.log(`| ${r.network} | ${r.backend} | ${r.batch} | failed: ${r.error} | | | |`);
+      continue;
+    }
     const perSecond = r.batch / (r.medianMs / 1000);
     console.log(`| ${r.network} | ${r.backend} | ${r.batch} | ${r.warmupMs.toFixed(0)} | ${r.medianMs.toFixed(1)} | ${perSecond.toFixed(1)} | ${(perSecond * r.macs / 1e9).toFixed(1)} |`);
   }

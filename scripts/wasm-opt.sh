@@ -12,7 +12,7 @@ if [ ! -x "$WASM_OPT" ]; then
 fi
 WASM="$TRUNK_STAGING_DIR/sepface_bg.wasm"
 BEFORE=$(stat -c %s "$WASM")
-# The features rustc's wasm32 target enables by default; wasm-opt must accept all of them.
+# Every wasm feature the module may use must be enabled here, or wasm-opt rejects the module.
 node "$WASM_OPT" -Oz --strip-debug --strip-producers \
   --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \

@@ -588,7 +588,6 @@ impl App {
     }
 }
 
-
 /// A network of `NetworkBench`, without gradients.
 enum BenchNetwork {
     Detector(Detector),
@@ -601,16 +600,15 @@ impl BenchNetwork {
     fn build(name: &str, device: &Device) -> Option<(Self, usize, u64, usize)> {
         use crate::model::{DetectorConfig, EmbedderConfig};
         let (kind, variant) = name.split_once(' ')?;
-        let index = ["paper_regular", "paper_separable", "web"].iter().position(|known| *known == variant)?;
         match kind {
             "detector" => {
-                let config = [DetectorConfig::paper_regular, DetectorConfig::paper_separable, DetectorConfig::web][index]();
+                let config = DetectorConfig::named(variant).ok()?;
                 let model = config.init(device).valid();
                 let params = model.num_params();
                 Some((Self::Detector(model), config.input_size(), config.macs(), params))
             }
             "embedder" => {
-                let config = [EmbedderConfig::paper_regular, EmbedderConfig::paper_separable, EmbedderConfig::web][index]();
+                let config = EmbedderConfig::named(variant).ok()?;
                 let model = config.init(device).valid();
                 let params = model.num_params();
                 Some((Self::Embedder(model), config.input_size(), config.macs(), params))
