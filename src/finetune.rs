@@ -88,13 +88,14 @@ impl FineTuner {
     /// `images_per_identity` photos each.
     pub fn new(embedder: &Embedder, embedder_config: &EmbedderConfig, samples: Vec<FaceSample>, crop_margin: f32, config: FineTuneConfig, device: &Device) -> Result<Self> {
         let labels = labels_of(&samples);
-        let people = labels.iter().collect::<std::collections::BTreeSet<_>>().len();
-        let per_batch = config.identities_per_batch.min(people).max(2);
+        let (people, ready) = people_with_enough_photos(&labels, config.images_per_identity);
+        // People with too few photos are left out, so a batch takes as many as have enough.
+        let per_batch = config.identities_per_batch.min(ready).max(2);
         let sampler = PkSampler::new(&labels, per_batch, config.images_per_identity).map_err(|_| {
             SepfaceError::invalid(
                 "fine-tuning photos",
-                format!("{} photos of {people} people", samples.len()),
-                &format!("photos of at least 2 people, with {} or more photos each", config.images_per_identity),
+                format!("{} photos of {people} people, of whom {ready} have {} or more", samples.len(), config.images_per_identity),
+                &format!("photos of at least 2 people, with {} or more photos each; add photos", config.images_per_identity),
             )
         })?;
         let device = device.clone().autodiff();
@@ -205,4 +206,14 @@ impl FineTuner {
         }
         Ok(pairs)
     }
+}
+
+/// Counts the people in `labels` and those of them with at least `per_person` photos.
+fn people_with_enough_photos(labels: &[usize], per_person: usize) -> (usize, usize) {
+    let mut counts = std::collections::BTreeMap::new();
+    for &label in labels {
+        *counts.entry(label).or_insert(0usize) += 1;
+    }
+    let ready = counts.values().filter(|&&count| count >= per_person).count();
+    (counts.len(), ready)
 }

@@ -14,6 +14,7 @@ use burn::prelude::*;
 use sepface::augment::AugmentConfig;
 use sepface::datasets::lfw;
 use sepface::faces::{FaceSample, stored_crop};
+use sepface::finetune::{FineTuneConfig, FineTuner};
 use sepface::loss::TripletLossConfig;
 use sepface::model::{BackboneConfig, ConvKind, DetectorConfig, EmbedderConfig};
 use sepface::preprocess::center_box;
@@ -239,4 +240,30 @@ fn killed_training_process_resumes_to_the_same_metrics() {
         assert_eq!(a.validation_loss, b.validation_loss, "epoch {}", a.epoch);
         assert_eq!(a.metrics.get("mean_iou"), b.metrics.get("mean_iou"), "epoch {}", a.epoch);
     }
+}
+
+#[test]
+fn fine_tuning_leaves_out_people_with_few_photos() {
+    let Some(data) = common::data_dir("fine_tuning_leaves_out_people_with_few_photos") else { return };
+    let device = Device::flex();
+    let backbone = BackboneConfig::new(32, vec![8, 16], vec![1, 1], ConvKind::Separable).with_batch_norm(true);
+    let config = EmbedderConfig::new(backbone, vec![]).with_embedding_dim(Some(16));
+    let embedder = config.init(&device);
+    let settings = FineTuneConfig {
+        identities_per_batch: 4,
+        images_per_identity: 3,
+        ..FineTuneConfig::default()
+    };
+    // Two people with 4 photos each and a third with 1: the third is left out.
+    let mut samples = lfw_faces(&data, &["George_W_Bush", "Colin_Powell", "Tony_Blair"], 40);
+    samples.truncate(9);
+    let tuner = FineTuner::new(&embedder, &config, samples.clone(), 0.1, settings.clone(), &device);
+    assert!(tuner.is_ok(), "{:?}", tuner.err());
+
+    // With the second person down to 2 photos, only one person has enough.
+    samples.drain(5..8);
+    let Err(error) = FineTuner::new(&embedder, &config, samples, 0.1, settings, &device) else {
+        panic!("fine-tuning started with only one person who has 3 photos");
+    };
+    assert!(error.to_string().contains("6 photos of 3 people, of whom 1 have 3 or more"), "{error}");
 }
