@@ -2,8 +2,8 @@
 //! enrollment, live verification and in-browser fine-tuning, all on the core crate's
 //! [`Verifier`] and [`FineTuner`].
 //!
-//! Every export returns `Result<_, JsError>` so the page can show the message; structured
-//! results cross as plain JS objects (serde-wasm-bindgen).
+//! Every export that can fail returns `Result<_, JsError>` so the page can show the message;
+//! structured results cross as plain JS objects (serde-wasm-bindgen).
 
 use std::cell::RefCell;
 
@@ -261,7 +261,8 @@ impl App {
     }
 
     /// Rebuilds the networks on the CPU after the WebGPU device was lost. The settings, the
-    /// enrollment and a fine-tuned embedder in use stay; a fine-tuning run in progress is lost.
+    /// enrollment and a fine-tuned embedder in use stay. A fine-tuning run in progress, or one
+    /// finished but not applied, is lost.
     fn fall_back_to_cpu(&mut self, reason: &str) -> Result<(), JsError> {
         log::warn!("carrying on on the CPU after losing the WebGPU device: {reason}");
         let device = Device::flex();
@@ -362,8 +363,8 @@ impl App {
     }
 
     /// Detects and embeds the face in an RGBA frame without the presence, size and sharpness
-    /// checks, for benchmarks: returns `{ face_box, presence, embedding }`. A box without
-    /// pixels falls back to the centre of the frame.
+    /// checks, for benchmarks: returns `{ detection: { face_box, presence, others }, embedding }`.
+    /// A box without pixels falls back to the centre of the frame.
     #[wasm_bindgen(js_name = embedFrame)]
     pub async fn embed_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
         self.recover()?;
@@ -424,6 +425,7 @@ impl App {
     #[wasm_bindgen(js_name = loadEnrollment)]
     pub fn load_enrollment(&mut self, json: String) -> Result<usize, JsError> {
         let enrollment: Enrollment = serde_json::from_str(&json).map_err(|error| js_error(format!("the saved enrollment is damaged ({error}); delete it and enroll again")))?;
+        self.verifier.check_enrollment(&enrollment).map_err(js_error)?;
         let photos = enrollment.photos;
         self.enrolled = vec![enrollment.embedding.clone()];
         self.enrollment = Some(enrollment);
@@ -546,20 +548,38 @@ impl App {
     }
 
     /// Puts the tuned embedder in use with `threshold`; the enrollment must be redone.
+    ///
+    /// The embedder in use is the one read back from its weights file, named by that file's
+    /// checksum. So once `exportEmbedder` has saved it, a reload that loads the file gives it the
+    /// same name, and enrollments made now still verify.
     #[wasm_bindgen(js_name = applyTuning)]
     pub async fn apply_tuning(&mut self, threshold: f32) -> Result<(), JsError> {
         self.recover()?;
         let tuned = self.tuned.take().ok_or_else(|| js_error("no finished fine-tuning run to apply (a lost GPU drops it)"))?;
-        let bytes = weights::to_bytes(&tuned, &self.embedder_config, &WeightsInfo::default(), Precision::F32).await;
-        self.applied_bytes = Some(self.settle(bytes)?);
-        let id = format!("fine-tuned-{}", js_sys::Date::now() as u64);
-        self.verifier.set_embedder(tuned, id);
         self.set_threshold(threshold)?;
+        let bytes = weights::to_bytes(&tuned, &self.embedder_config, &self.weights_info(), Precision::F32).await;
+        let bytes = self.settle(bytes)?;
+        let applied = weights::from_bytes::<Embedder>(&bytes, "the fine-tuned embedder", self.verifier.device()).map_err(js_error)?;
+        self.verifier.set_embedder(applied.model, applied.checksum);
+        self.applied_bytes = Some(bytes);
         self.clear_enrollment();
         Ok(())
     }
 
-    /// Goes back to the shipped embedder and threshold; the enrollment must be redone.
+    /// Returns the verification settings in use, for storing in a weights file.
+    fn weights_info(&self) -> WeightsInfo {
+        let settings = self.verifier.settings();
+        WeightsInfo {
+            threshold: Some(settings.threshold),
+            distance: Some(settings.distance),
+            crop_margin: Some(settings.crop_margin),
+            provenance: Some("fine-tuned in the sepface web app".into()),
+        }
+    }
+
+    /// Goes back to the embedder and threshold the page started with: the shipped embedder, or
+    /// the fine-tuned one saved on this device when the page loaded it. The enrollment must be
+    /// redone.
     #[wasm_bindgen(js_name = revertTuning)]
     pub fn revert_tuning(&mut self) -> Result<(), JsError> {
         let shipped = self.shipped_embedder.clone();
@@ -576,14 +596,7 @@ impl App {
     pub async fn export_embedder(&mut self) -> Result<Vec<u8>, JsError> {
         self.recover()?;
         let (embedder, config) = self.verifier.embedder();
-        let settings = self.verifier.settings();
-        let info = WeightsInfo {
-            threshold: Some(settings.threshold),
-            distance: Some(settings.distance),
-            crop_margin: Some(settings.crop_margin),
-            provenance: Some("fine-tuned in the sepface web app".into()),
-        };
-        let bytes = weights::to_bytes(embedder, config, &info, Precision::F32).await;
+        let bytes = weights::to_bytes(embedder, config, &self.weights_info(), Precision::F32).await;
         self.settle(bytes)
     }
 }

@@ -3,7 +3,7 @@
 import init, { App } from './sepface.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [], queue: Promise.resolve() };
+const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [], startEmbedder: 'shipped', queue: Promise.resolve() };
 
 function setStatus(text, progress) {
   $('status-text').textContent = text;
@@ -46,7 +46,7 @@ function backendChanged(before) {
   showBackend();
   const notice = $('notice');
   const reason = state.app.backendReason();
-  notice.textContent = `${reason.charAt(0).toUpperCase()}${reason.slice(1)}. Verification goes on; a fine-tuning run in progress must be started again.`;
+  notice.textContent = `${reason.charAt(0).toUpperCase()}${reason.slice(1)}. Verification goes on. A fine-tuning run in progress, or one not yet applied, must be run again.`;
   notice.hidden = false;
   return true;
 }
@@ -125,13 +125,21 @@ async function createApp(detector, shipped, preference) {
     try {
       const app = await App.create(detector, new Uint8Array(saved.bytes), preference);
       showSavedEmbedder(true, `Using your fine-tuned embedder saved on this device on ${new Date(saved.created).toLocaleString()}.`);
+      setStartEmbedder('fine-tuned');
       return app;
     } catch (error) {
       showSavedEmbedder(true, `The fine-tuned embedder saved on this device could not be loaded (${errorText(error)}), so the shipped one runs. Delete it to remove it.`);
     }
   }
   document.body.dataset.embedder = 'shipped';
+  setStartEmbedder('shipped');
   return App.create(detector, shipped, preference);
+}
+
+// Records which embedder the App started with: `revertTuning` goes back to it.
+function setStartEmbedder(kind) {
+  state.startEmbedder = kind;
+  $('tune-revert').textContent = kind === 'fine-tuned' ? 'Revert to the saved fine-tuned embedder' : 'Revert to the shipped embedder';
 }
 
 function showSavedEmbedder(saved, message) {
@@ -500,8 +508,13 @@ async function deleteSavedEmbedder() {
 
 async function revertTuning() {
   await withApp((app) => app.revertTuning());
-  const base = document.body.dataset.embedder === 'fine-tuned' ? 'The fine-tuned embedder saved on this device' : 'The shipped embedder';
-  await afterEmbedderChange(`${base} is in use again. Enroll again.`);
+  if (state.startEmbedder === 'fine-tuned') {
+    await afterEmbedderChange('The fine-tuned embedder saved on this device is in use again. Enroll again.');
+  } else if (document.body.dataset.embedder === 'fine-tuned') {
+    await afterEmbedderChange('The shipped embedder is in use again. Enroll again. The fine-tuned embedder saved on this device runs after a reload unless you delete it.');
+  } else {
+    await afterEmbedderChange('The shipped embedder is in use again. Enroll again.');
+  }
 }
 
 async function afterEmbedderChange(message) {

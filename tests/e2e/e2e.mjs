@@ -2,8 +2,8 @@
 //
 // Chromium's fake camera plays a clip made at test time from real photos of one person. The
 // test enrolls another photo of that person and expects a match, then a photo of someone else
-// and expects no match; it also runs fine-tuning, keeps the fine-tuned embedder across a reload
-// and deletes it, saves and deletes an enrollment, checks the
+// and expects no match; it also runs fine-tuning, keeps the fine-tuned embedder and an enrollment
+// made with it across a reload and deletes them, saves and deletes an enrollment, checks the
 // camera-refused message, and fails on any request that leaves the page's own origin.
 //
 // Usage: node tests/e2e/e2e.mjs   (run from the crate root after `trunk build`)
@@ -147,18 +147,30 @@ async function fineTune(page) {
   if (!status.includes('Threshold refitted')) fail(`fine-tuning did not finish: ${status}`);
 }
 
-/** Keeps the fine-tuned embedder, expects it after a reload, then deletes it. */
+/**
+ * Keeps the fine-tuned embedder and saves an enrollment made with it. After a reload the page
+ * must use that embedder and load the enrollment, which must still fit it. Then deletes both.
+ */
 async function savedEmbedder(page) {
   await page.click('#tune-apply');
   await page.waitForFunction(() => document.body.dataset.embedder === 'fine-tuned', null, { timeout: 120_000 });
+  await enroll(page, SAME);
+  await page.click('#enroll-save');
+  await page.waitForFunction(() => document.querySelector('#saved-list').dataset.count === '1');
   await page.reload();
   await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
   const loaded = await page.getAttribute('body', 'data-embedder');
   if (loaded !== 'fine-tuned') fail(`after a reload the page uses the ${loaded} embedder, not the saved fine-tuned one`);
+  await page.click('#saved-list button');
+  await page.waitForFunction(() => document.querySelector('#verdict').dataset.enrolled === '1' || document.querySelectorAll('#enroll-errors li').length > 0, null, { timeout: 60_000 });
+  const errors = await page.$$eval('#enroll-errors li', (items) => items.map((item) => item.textContent));
+  if (errors.length) fail(`after a reload, the enrollment made with the fine-tuned embedder does not load: ${errors.join('; ')}`);
+  await page.click('#enroll-delete');
+  await page.waitForFunction(() => document.querySelector('#saved-list').dataset.count === '0');
   await page.click('#tune-delete-saved');
   await page.waitForLoadState('load');
   await page.waitForSelector('body[data-ready="true"][data-embedder="shipped"]', { timeout: 300_000 });
-  console.log('saved fine-tuned embedder: kept across a reload, then deleted');
+  console.log('saved fine-tuned embedder and an enrollment made with it: kept across a reload, then deleted');
 }
 
 async function savedEnrollments(page) {
