@@ -190,51 +190,96 @@ impl Verifier {
 
     /// Finds the faces in `image`, at most three, largest first.
     ///
-    /// The detector regresses one box per image, and on two faces it tends to return one box
-    /// around both. So it also runs on two overlapping halves of the image, split along the
-    /// longer side. Boxes that a half's inner edge cuts and boxes far wider or taller than a
-    /// face are dropped, and boxes of the same face are merged.
+    /// The detector regresses one box per image. So the search runs it on the whole image,
+    /// then on the largest part of the image beside the face found, to look for another one.
+    /// On two faces the whole image often gives one box around both, far wider or taller than
+    /// a face. When it does, the search also runs on two overlapping halves of the image.
+    /// Boxes that a crop's inner edge cuts are dropped, and boxes of the same face are merged.
+    /// Where several faces remain, each is measured again on a crop around it, so that their
+    /// sizes compare.
     ///
     /// # Errors
     /// Those of [`detect`](Self::detect), for the whole image, when no face is found.
     pub async fn detect_faces(&self, image: &RgbImage, source_name: &str) -> Result<Vec<FaceDetection>> {
-        let candidates = self.face_candidates(image).await?;
-        let whole = candidates[0];
-        let plausible: Vec<FaceDetection> = candidates
-            .into_iter()
-            .filter(|c| self.check_detection(image, c.face_box, c.presence, source_name).is_ok() && face_shaped(&c.face_box, image))
-            .collect();
+        let whole = self.locate(image).await?;
+        let plausible = |c: &FaceDetection| self.check_detection(image, c.face_box, c.presence, source_name).is_ok() && face_shaped(&c.face_box, image);
+        let mut candidates = vec![whole];
+        if !plausible(&whole) {
+            candidates.extend(self.search_halves(image).await?);
+        }
         let mut faces: Vec<FaceDetection> = Vec::new();
-        for candidate in &plausible {
+        for candidate in candidates.iter().filter(|c| plausible(c)) {
             if faces.iter().all(|face| distinct(&face.face_box, &candidate.face_box)) {
                 faces.push(*candidate);
             }
         }
-        if faces.is_empty() {
+        let Some(first) = faces.first().copied() else {
             self.check_detection(image, whole.face_box, whole.presence, source_name)?;
-            faces.push(whole);
+            return Ok(vec![whole]);
+        };
+        let other = self.search_beside(image, &first.face_box).await?;
+        if let Some(other) = other.filter(|o| plausible(o) && faces.iter().all(|face| distinct(&face.face_box, &o.face_box))) {
+            faces.push(other);
+        }
+        if faces.len() > 1 {
+            faces = self.measure_each(image, faces).await?;
         }
         faces.sort_by(|a, b| b.face_box.area().total_cmp(&a.face_box.area()));
         Ok(faces)
     }
 
-    /// Runs the detector on the whole image and on its two halves, and returns the boxes in
-    /// the image's coordinates, the whole image's first. Boxes touching a half's inner edge
-    /// are left out: they are faces cut in two.
-    pub async fn face_candidates(&self, image: &RgbImage) -> Result<Vec<FaceDetection>> {
-        let windows = search_windows(image.width(), image.height());
-        let crops: Vec<RgbImage> = windows.iter().map(|w| crop_face(image, w, 0.0)).collect::<Result<_>>()?;
-        let mut images = vec![image];
-        images.extend(crops.iter());
-        let found = self.locate_each(&images).await?;
-        let mut candidates = vec![found[0]];
-        for (window, detection) in windows.iter().zip(&found[1..]) {
-            if !touches_inner_edge(&detection.face_box, window) {
-                let face_box = within(window, &detection.face_box);
-                candidates.push(FaceDetection { face_box, ..*detection });
-            }
+    /// Runs the detector on the two overlapping halves of `image` and returns the boxes, in
+    /// the image's coordinates, that the halves' inner edges do not cut.
+    async fn search_halves(&self, image: &RgbImage) -> Result<Vec<FaceDetection>> {
+        let mut found = Vec::new();
+        for window in search_windows(image.width(), image.height()) {
+            found.extend(self.locate_within(image, &window).await?);
         }
-        Ok(candidates)
+        Ok(found)
+    }
+
+    /// Runs the detector on the largest part of `image` beside `face` (left, right, above or
+    /// below it, with a margin), where another face would be. Returns `None` when that part is
+    /// too small to hold one.
+    async fn search_beside(&self, image: &RgbImage, face: &FaceBox) -> Result<Option<FaceDetection>> {
+        let rest = beside(face, image.width(), image.height());
+        let (_, _, width, height) = rest.to_pixel_rect(image.width(), image.height());
+        if width.min(height) < self.settings.min_face_pixels {
+            return Ok(None);
+        }
+        self.locate_within(image, &rest).await
+    }
+
+    /// Runs the detector on the `window` crop of `image`. Returns its box in the image's
+    /// coordinates, or `None` when the box reaches an edge of the window inside the image:
+    /// that is a face cut in two.
+    async fn locate_within(&self, image: &RgbImage, window: &FaceBox) -> Result<Option<FaceDetection>> {
+        let crop = crop_face(image, window, 0.0)?;
+        let found = self.locate(&crop).await?;
+        if touches_inner_edge(&found.face_box, window) {
+            return Ok(None);
+        }
+        Ok(Some(FaceDetection {
+            face_box: within(window, &found.face_box),
+            ..found
+        }))
+    }
+
+    /// Runs the detector again on a crop around each face, so that all boxes come from crops
+    /// of the same scale relative to their face and their areas compare. A face whose crop
+    /// gives no usable box keeps its first box.
+    async fn measure_each(&self, image: &RgbImage, faces: Vec<FaceDetection>) -> Result<Vec<FaceDetection>> {
+        let mut measured = Vec::with_capacity(faces.len());
+        for face in faces {
+            let window = face.face_box.expand(MEASURE_MARGIN);
+            let usable = |again: &FaceDetection| {
+                let present = again.presence.is_none_or(|p| p >= self.settings.min_presence);
+                present && again.face_box.is_valid() && contains_centre(&window, &again.face_box)
+            };
+            let again = self.locate_within(image, &window).await?.filter(usable);
+            measured.push(again.unwrap_or(face));
+        }
+        Ok(measured)
     }
 
     /// Runs the detector without judging its output: the box may be empty or tiny, and the
@@ -256,18 +301,6 @@ impl Verifier {
         })
     }
 
-    /// Runs the detector on each image in turn, without judging its output.
-    ///
-    /// NOTE: one image per pass on purpose. A batch of three made WebGPU compile a second set of
-    /// kernels at start-up (2 s more on a software adapter) and gave no faster frames there.
-    async fn locate_each(&self, images: &[&RgbImage]) -> Result<Vec<FaceDetection>> {
-        let mut detections = Vec::with_capacity(images.len());
-        for image in images {
-            detections.push(self.locate(image).await?);
-        }
-        Ok(detections)
-    }
-
     fn check_detection(&self, image: &RgbImage, face_box: FaceBox, presence: Option<f32>, source_name: &str) -> Result<()> {
         let no_face = |reason: String| SepfaceError::NoFace {
             source_name: source_name.to_string(),
@@ -275,12 +308,12 @@ impl Verifier {
         };
         if let Some(probability) = presence.filter(|p| !(*p >= self.settings.min_presence)) {
             return Err(no_face(format!(
-                "the detector's face probability is {probability:.2}, under {:.2}",
+                "the detector's face probability is {probability:.2}, under {:.2}; use a photo or camera view with one clear, frontal face",
                 self.settings.min_presence
             )));
         }
         if !face_box.is_valid() {
-            return Err(no_face(format!("the detected box {face_box:?} has no area")));
+            return Err(no_face(format!("the detected box {face_box:?} has no area; use a photo or camera view with one clear, frontal face")));
         }
         let (_, _, width, height) = face_box.to_pixel_rect(image.width(), image.height());
         if width.min(height) < self.settings.min_face_pixels {
@@ -370,19 +403,29 @@ impl Verifier {
         }
     }
 
+    /// Checks that `enrollment` was made with the embedder in use.
+    ///
+    /// # Errors
+    /// [`SepfaceError::InvalidArgument`] when it came from other embedder weights, whose
+    /// embeddings are not comparable.
+    pub fn check_enrollment(&self, enrollment: &Enrollment) -> Result<()> {
+        if enrollment.embedder == self.embedder_id {
+            return Ok(());
+        }
+        Err(SepfaceError::invalid(
+            "enrollment",
+            format!("made with embedder {}", short_id(&enrollment.embedder)),
+            &format!("the embedder in use is {}, and embeddings of different weights are not comparable; enroll again", short_id(&self.embedder_id)),
+        ))
+    }
+
     /// Compares the face in `image` with `enrollment`.
     ///
     /// # Errors
     /// Those of [`detect`](Self::detect) and [`embed`](Self::embed), and
     /// [`SepfaceError::InvalidArgument`] when the enrollment came from other embedder weights.
     pub async fn verify(&self, enrollment: &Enrollment, image: &RgbImage, source_name: &str) -> Result<Verification> {
-        if enrollment.embedder != self.embedder_id {
-            return Err(SepfaceError::invalid(
-                "enrollment",
-                format!("made with embedder {}", short_id(&enrollment.embedder)),
-                &format!("an enrollment made with the current embedder {}; enroll again", short_id(&self.embedder_id)),
-            ));
-        }
+        self.check_enrollment(enrollment)?;
         let detection = self.detect(image, source_name).await?;
         let embedding = self.embed(image, &detection.face_box).await?;
         let distance = self.settings.distance.between(&enrollment.embedding, &embedding);
@@ -396,8 +439,9 @@ impl Verifier {
     }
 }
 
-// NOTE: these limits were tuned on six LFW photos with a second, smaller face beside them.
-// Other layouts (faces above each other, more than two faces, crowds) are untested.
+// NOTE: these limits were tuned on composites of two LFW photos, the second at 0.6 times the
+// size, beside or below the first (`examples/several_faces.rs`). More than two faces, crowds and
+// real group photos are untested.
 
 /// Largest intersection over union between two boxes of different faces.
 const MAX_FACE_OVERLAP: f32 = 0.3;
@@ -408,6 +452,26 @@ const HALF_WINDOW: f32 = 0.6;
 /// Widest width-to-height ratio, in pixels, of a box taken for one face (and its inverse the
 /// narrowest). A box around two faces side by side is wider.
 const MAX_FACE_ASPECT: f32 = 1.7;
+
+/// Margin around a face, as a fraction of its box, left out of the search for another face.
+const BESIDE_MARGIN: f32 = 0.25;
+
+/// Margin around a face, as a fraction of its box, of the crop it is measured again on.
+const MEASURE_MARGIN: f32 = 0.25;
+
+/// Returns the largest of the four parts of a `width x height` image left of, right of, above
+/// and below `face` grown by [`BESIDE_MARGIN`], in pixels.
+fn beside(face: &FaceBox, width: u32, height: u32) -> FaceBox {
+    let grown = face.expand(BESIDE_MARGIN);
+    let parts = [
+        FaceBox::new(0.0, 0.0, grown.left, 1.0),
+        FaceBox::new(grown.right, 0.0, 1.0, 1.0),
+        FaceBox::new(0.0, 0.0, 1.0, grown.top),
+        FaceBox::new(0.0, grown.bottom, 1.0, 1.0),
+    ];
+    let pixels = |part: &FaceBox| part.width() * width as f32 * part.height() * height as f32;
+    parts.into_iter().fold(parts[0], |best, part| if pixels(&part) > pixels(&best) { part } else { best })
+}
 
 /// Returns the two overlapping halves of a `width x height` image, split along its longer side.
 fn search_windows(width: u32, height: u32) -> [FaceBox; 2] {
@@ -487,6 +551,19 @@ mod tests {
         // The image's own left edge is not a cut; the half's right edge is.
         assert!(!touches_inner_edge(&FaceBox::new(0.0, 0.2, 0.5, 0.8), &left_half));
         assert!(touches_inner_edge(&FaceBox::new(0.5, 0.2, 0.995, 0.8), &left_half));
+    }
+
+    #[test]
+    fn beside_takes_the_largest_free_part() {
+        let left_face = FaceBox::new(0.1, 0.3, 0.3, 0.6);
+        let right = beside(&left_face, 400, 200);
+        assert_eq!(right.right, 1.0);
+        assert!((right.left - 0.35).abs() < 1e-6, "{right:?}");
+
+        let top_face = FaceBox::new(0.3, 0.1, 0.7, 0.3);
+        let below = beside(&top_face, 200, 400);
+        assert_eq!(below.bottom, 1.0);
+        assert!((below.top - 0.35).abs() < 1e-6, "{below:?}");
     }
 
     #[test]

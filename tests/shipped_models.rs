@@ -70,10 +70,10 @@ fn several_faces_use_largest() {
         counted += usize::from(detection.others > 0);
         largest += usize::from(on_large);
     }
-    // Measured with the shipped weights: the second face is found in 3 of 6 composites and the
+    // Measured with the shipped weights: the second face is found in 6 of 6 composites and the
     // larger face chosen in 5 of 6. The detector regresses one box and was never trained on
     // several faces, so this is a floor, not a goal.
-    assert!(counted >= 2, "the second face was counted in only {counted} of {} composites", PAIRS.len());
+    assert!(counted >= 5, "the second face was counted in only {counted} of {} composites", PAIRS.len());
     assert!(largest >= 4, "the larger face was chosen in only {largest} of {} composites", PAIRS.len());
 }
 
@@ -92,9 +92,9 @@ fn single_face_reports_no_others() {
         }
     }
     eprintln!("CUHK test photos (one face each): {found} faces found, {others} with another face reported");
-    // Measured: 41 found, 1 with another face reported.
+    // Measured: 41 found, none with another face reported.
     assert!(found >= 38, "only {found} of 41 single faces found");
-    assert!(others <= 2, "{others} single-face photos were reported with several faces");
+    assert!(others <= 1, "{others} single-face photos were reported with several faces");
 }
 
 #[test]

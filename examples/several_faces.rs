@@ -1,0 +1,122 @@
+//! Measures the several-faces search of the shipped detector on composites of two LFW photos of
+//! different people, the second shrunk and placed beside or below the first, and on CUHK test
+//! photos that show one face. It prints how often the second face was counted, how often the
+//! larger face was chosen, and how often a single face was reported with others.
+//!
+//! ```text
+//! cargo run --example several_faces -- [DATA_DIR] [COMPOSITES] [FIRST_PERSON]
+//! ```
+//!
+//! The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
+//! with the next one taken, so another `FIRST_PERSON` gives other people.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use burn::prelude::Device;
+use image::{RgbImage, imageops};
+use pollster::block_on;
+use sepface::Verifier;
+use sepface::model::{Detector, Embedder};
+use sepface::preprocess::decode_image;
+use sepface::weights::{self, Weights};
+
+/// Scale of the second, smaller face.
+const SMALL_SCALE: f32 = 0.6;
+
+/// Position of the smaller photo.
+#[derive(Clone, Copy, Debug)]
+enum Layout {
+    Right,
+    Left,
+    Below,
+}
+
+fn load(path: &Path) -> Result<RgbImage> {
+    let bytes = std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?;
+    Ok(decode_image(&bytes, &path.display().to_string())?)
+}
+
+/// Puts `large` and `small` (scaled by [`SMALL_SCALE`]) on a grey canvas; returns it with the
+/// large photo's region, normalised.
+fn compose(large: &RgbImage, small: &RgbImage, layout: Layout) -> (RgbImage, [f32; 4]) {
+    let (width, height) = ((small.width() as f32 * SMALL_SCALE) as u32, (small.height() as f32 * SMALL_SCALE) as u32);
+    let small = imageops::resize(small, width, height, imageops::FilterType::Triangle);
+    let grey = image::Rgb([128, 128, 128]);
+    let (canvas_width, canvas_height, large_at, small_at) = match layout {
+        Layout::Right => (large.width() + width, large.height(), (0, 0), (large.width(), (large.height() - height) / 2)),
+        Layout::Left => (large.width() + width, large.height(), (width, 0), (0, (large.height() - height) / 2)),
+        Layout::Below => (large.width(), large.height() + height, (0, 0), ((large.width() - width) / 2, large.height())),
+    };
+    let mut canvas = RgbImage::from_pixel(canvas_width, canvas_height, grey);
+    imageops::replace(&mut canvas, large, i64::from(large_at.0), i64::from(large_at.1));
+    imageops::replace(&mut canvas, &small, i64::from(small_at.0), i64::from(small_at.1));
+    let region = [
+        large_at.0 as f32 / canvas_width as f32,
+        large_at.1 as f32 / canvas_height as f32,
+        (large_at.0 + large.width()) as f32 / canvas_width as f32,
+        (large_at.1 + large.height()) as f32 / canvas_height as f32,
+    ];
+    (canvas, region)
+}
+
+/// Returns the first photo of every seventh LFW person in name order, from `first`, until there
+/// are `count + 1`.
+fn first_photos(lfw: &Path, count: usize, first: usize) -> Result<Vec<PathBuf>> {
+    let mut people: Vec<PathBuf> = std::fs::read_dir(lfw)?.filter_map(|entry| entry.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
+    people.sort();
+    let mut photos = Vec::new();
+    for person in people.iter().skip(first).step_by(7) {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(person)?.filter_map(|entry| entry.ok().map(|e| e.path())).collect();
+        files.sort();
+        if let Some(first) = files.into_iter().next() {
+            photos.push(first);
+        }
+        if photos.len() == count + 1 {
+            break;
+        }
+    }
+    Ok(photos)
+}
+
+fn main() -> Result<()> {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let data = PathBuf::from(arguments.first().map_or("../shared/data", String::as_str));
+    let count: usize = arguments.get(1).map_or(Ok(60), |value| value.parse()).context("COMPOSITES must be a whole number")?;
+    let first: usize = arguments.get(2).map_or(Ok(0), |value| value.parse()).context("FIRST_PERSON must be a whole number")?;
+    let device = Device::flex();
+    let detector: Weights<Detector> = weights::load_file(Path::new("models/detector.bpk"), &device)?;
+    let embedder: Weights<Embedder> = weights::load_file(Path::new("models/embedder.bpk"), &device)?;
+    let verifier = Verifier::new(detector, embedder, &device);
+
+    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count, first)?;
+    for layout in [Layout::Right, Layout::Left, Layout::Below] {
+        let (mut counted, mut larger, mut no_face) = (0, 0, 0);
+        for pair in photos.windows(2) {
+            let (canvas, region) = compose(&load(&pair[0])?, &load(&pair[1])?, layout);
+            let Ok(detection) = block_on(verifier.detect(&canvas, "composite")) else {
+                no_face += 1;
+                continue;
+            };
+            let face = detection.face_box;
+            let (x, y) = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
+            counted += usize::from(detection.others > 0);
+            larger += usize::from(x >= region[0] && x <= region[2] && y >= region[1] && y <= region[3]);
+        }
+        let total = photos.len() - 1;
+        println!("{layout:?}: second face counted in {counted} of {total}, larger face chosen in {larger}, no face in {no_face}");
+    }
+
+    let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt"))?;
+    let (mut found, mut others, mut total) = (0, 0, 0);
+    for line in list.lines().step_by(10) {
+        let name = line.split_whitespace().next().context("the CUHK test list has an empty line; use the dataset's testImageList.txt")?.replace('\\', "/");
+        total += 1;
+        if let Ok(detection) = block_on(verifier.detect(&load(&data.join("cuhk-facepoint").join(&name))?, &name)) {
+            found += 1;
+            others += usize::from(detection.others > 0);
+        }
+    }
+    println!("CUHK single faces: {found} of {total} found, {others} reported with another face");
+    Ok(())
+}
