@@ -24,7 +24,9 @@ seed() {
     decode_image)
       # Process substitution, because `find | head` fails under pipefail when head exits first.
       mapfile -t photos < <(find "$DATA/lfw/lfw-deepfunneled" -name '*.jpg' | head -n 40; find "$DATA/celeba/img_celeba" -name '*.jpg' | head -n 20)
-      cp "${photos[@]}" "$dir/" ;;
+      cp "${photos[@]}" "$dir/"
+      # The same face, small, in every format and JPEG variant that sepface decodes.
+      cargo run --quiet --example make_image_seeds -- "$dir" "${photos[0]}" ;;
     celeba_annotations)
       for file in identity_CelebA.txt list_eval_partition.txt list_bbox_celeba.txt; do head -c 4096 "$DATA/celeba/$file" > "$dir/$file"; done ;;
     cuhk_list)
