@@ -34,15 +34,19 @@ const pairsPerFold = Number(argument('--pairs-per-fold', '0'));
 const ROUTES = [['/tfjs-wasm/', join(here, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')], ['/compare/', join(here, 'compare')], ['/sepface/', dist], ['/faceapi-model/', join(faceapi, 'model')], ['/faceapi/', join(faceapi, 'dist')], ['/lfw/', images]];
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.jpg': 'image/jpeg' };
 
-/** Bytes of library code and models served, by `library:backend` (from the page's Referer). */
+/**
+ * Bytes of library code and models served, by `library:backend`: from the request's own query
+ * (the library scripts), else from its Referer (files those scripts fetch).
+ */
 const served = new Map();
 /** The files behind those bytes, by `library:backend`, to size them compressed afterwards. */
 const servedFiles = new Map();
 
 function serve() {
   const server = createServer((request, response) => {
-    const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    const referer = new URLSearchParams(new URL(request.headers.referer || 'http://x/', 'http://x').search);
+    const url = new URL(request.url, 'http://127.0.0.1');
+    const path = decodeURIComponent(url.pathname);
+    const referer = url.searchParams.has('library') ? url.searchParams : new URLSearchParams(new URL(request.headers.referer || 'http://x/', 'http://x').search);
     const route = ROUTES.find(([prefix]) => path.startsWith(prefix));
     const file = route && join(route[1], path.slice(route[0].length) || 'index.html');
     if (!file || !file.startsWith(route[1]) || !existsSync(file) || !statSync(file).isFile()) { response.writeHead(404).end(); return; }

@@ -19,6 +19,7 @@ import { argument, photo, root, serve } from './page-server.mjs';
 const frames = Number(argument('--frames', '10000'));
 const every = Number(argument('--every', '500'));
 const backend = argument('--backend', 'cpu');
+const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
 
 /** Takes one memory sample: frames so far, wasm memory, JS heap after garbage collection. */
 async function sample(page, session, started) {
@@ -39,6 +40,14 @@ async function sample(page, session, started) {
     frameMs: Number(body.frameMs || 0),
     verdict: await page.getAttribute('#verdict', 'data-state'),
   };
+}
+
+/** Writes the samples so far to the --json file, when one is given. */
+function write(samples, backendInUse) {
+  const out = argument('--json', null);
+  if (!out) return;
+  const report = { date: new Date().toISOString(), chromium: chromiumVersion, backend: backendInUse, frames, every, samples };
+  writeFileSync(out, JSON.stringify(report, null, 2));
 }
 
 async function main() {
@@ -66,15 +75,12 @@ async function main() {
     const last = samples[samples.length - 1];
     const gpu = last.gpuBytesReserved === null ? '' : `, GPU ${(last.gpuBytesInUse / 1e6).toFixed(2)} MB in use of ${(last.gpuBytesReserved / 1e6).toFixed(2)} MB reserved (${last.gpuAllocations} buffers)`;
     console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB${gpu}, ${last.frameMs} ms/frame, ${last.verdict}`);
+    // Rewritten after every sample, so that a run stopped early keeps the samples taken so far.
+    write(samples, await page.getAttribute('body', 'data-backend'));
   }
 
-  const actual = await page.getAttribute('body', 'data-backend');
   await browser.close();
   server.close();
-  const chromiumVersion = execFileSync('/usr/bin/chromium', ['--version']).toString().trim();
-  const report = { date: new Date().toISOString(), chromium: chromiumVersion, backend: actual, frames, every, samples };
-  const out = argument('--json', null);
-  if (out) writeFileSync(out, JSON.stringify(report, null, 2));
   const [first, last] = [samples[0], samples[samples.length - 1]];
   const gpu = last.gpuBytesReserved === null ? '' : `; GPU reserved ${first.gpuBytesReserved} -> ${last.gpuBytesReserved} bytes, in use ${first.gpuBytesInUse} -> ${last.gpuBytesInUse}`;
   console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes${gpu}`);

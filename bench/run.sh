@@ -8,7 +8,8 @@
 #   5. long-run.json: FRAMES frames (default 10000) of live verification on the CPU backend,
 #      with wasm and JS memory sampled every 500 frames;
 #   6. layers.json: every convolution of the paper's backbones timed alone on one CPU thread;
-#   7. long-run-webgpu.json: GPU_FRAMES frames (default 2000) on WebGPU, with the GPU memory;
+#   7. long-run-webgpu.json: GPU_FRAMES frames (default 10000) on WebGPU, with the GPU memory
+#      (about 2 hours on a software adapter);
 #   8. networks-cpu.json and networks-webgpu.json: the six networks of step 1 in headless
 #      Chromium, on the CPU fallback (same batches) and on WebGPU (batches of 2 and 1).
 # PAIRS_PER_FOLD=N (default 0: all 600) scores only the first N pairs of each LFW fold, for a
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 LIMIT=${LIMIT:-40}
 PAIRS_PER_FOLD=${PAIRS_PER_FOLD:-0}
 FRAMES=${FRAMES:-10000}
-GPU_FRAMES=${GPU_FRAMES:-2000}
+GPU_FRAMES=${GPU_FRAMES:-10000}
 OUT=bench/results
 mkdir -p "$OUT"
 
@@ -35,6 +36,6 @@ cargo run --features train -- eval embeddings --lfw "${SEPFACE_DATA:-../shared/d
 node bench/compare.mjs --runners sepface:cpu,sepface:webgpu,faceapi:wasm,faceapi:webgl --limit "$LIMIT" --chunk 20 --out "$OUT/latency"
 node bench/long-run.mjs --frames "$FRAMES" --every 500 --backend cpu --json "$OUT/long-run.json"
 cargo bench --bench layers -- --threads 1 --runs 3 --json "$OUT/layers.json"
-node bench/long-run.mjs --frames "$GPU_FRAMES" --every 250 --backend webgpu --json "$OUT/long-run-webgpu.json"
+node bench/long-run.mjs --frames "$GPU_FRAMES" --every 500 --backend webgpu --json "$OUT/long-run-webgpu.json"
 node bench/networks.mjs --backends cpu --runs 3 --json "$OUT/networks-cpu.json"
 node bench/networks.mjs --backends webgpu --batches 2,1 --runs 3 --json "$OUT/networks-webgpu.json"

@@ -2,7 +2,8 @@
 # Installs what building, serving and testing sepface need, skipping what is already there:
 # the wasm32 target, pinned wasm-bindgen-cli, wasm-pack and trunk, Debian's Chromium and
 # ChromeDriver, and from npm the end-to-end test's package and Binaryen's wasm-opt. Downloads
-# come only from package registries (crates.io, Debian, npm), never from anywhere else.
+# come only from package registries (crates.io, Debian, npm) and, for a missing wasm32 target,
+# from rustup's own distribution server, never from anywhere else.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -54,11 +54,11 @@ pub enum SepfaceError {
     },
 
     /// The detector found no usable face.
-    #[error("no face found in {source_name}: {reason}. Use a photo with one clear, frontal face")]
+    #[error("no face found in {source_name}: {reason}")]
     NoFace {
         /// File name or other label of the input.
         source_name: String,
-        /// Why the detection was rejected.
+        /// Why the detection was rejected, and what to do.
         reason: String,
     },
 
@@ -103,11 +103,11 @@ pub enum SepfaceError {
     },
 
     /// A tensor could not be read back from the device.
-    #[error("could not read {what} back from the {backend} device: {reason}")]
+    #[error("could not read {what} back from the {backend} device: {reason}. Try again, or run on another device, such as the CPU")]
     Readback {
         /// Which tensor.
         what: String,
-        /// Backend name.
+        /// Device name, such as the backend or the job running on it.
         backend: String,
         /// What the backend reported.
         reason: String,

@@ -1,5 +1,6 @@
 //! Weights files: burnpack (`.bpk`) files whose metadata also holds the network's architecture
-//! config, a SHA-256 checksum of the tensors, and verification settings (threshold, distance).
+//! config, verification settings (threshold, distance), and a SHA-256 checksum of the config,
+//! the settings and the tensors.
 //!
 //! Parameters are read back with the async API, so the same code saves a model that lives on
 //! WebGPU, where synchronous reads panic.
@@ -92,7 +93,9 @@ pub struct Weights<N: Network> {
     pub config: N::Config,
     /// Settings stored beside the weights.
     pub info: WeightsInfo,
-    /// SHA-256 of the tensors, which identifies these exact weights.
+    /// SHA-256 of the config, the settings and the tensors, which identifies this exact file's
+    /// content. Enrollments record it, so any change to the file, even to its stored threshold,
+    /// means enrolling again.
     pub checksum: String,
 }
 
@@ -169,9 +172,10 @@ pub async fn to_bytes<N: Network>(model: &N, config: &N::Config, info: &WeightsI
             Precision::F32 => param.values,
             Precision::F16 => param.values.cast(DType::F16),
         };
+        let device = format!("{:?}", values.device());
         let data = values.into_data_async().await.map_err(|error| SepfaceError::Readback {
             what: format!("parameter {}", param.path),
-            backend: "model".into(),
+            backend: device,
             reason: format!("{error:?}"),
         })?;
         let dtype = data.dtype();
@@ -245,12 +249,12 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
     let info_json = metadata_value(&metadata, KEY_INFO, source_name)?;
     let checksum = metadata_value(&metadata, KEY_SHA256, source_name)?;
     verify_checksum(bytes, (&config_json, &info_json), &checksum, source_name)?;
-    let config: N::Config = serde_json::from_str(&config_json).map_err(|error| fail(format!("has an unreadable architecture config ({error})")))?;
-    N::validate(&config).map_err(|error| fail(format!("stores an invalid architecture ({error})")))?;
-    let info: WeightsInfo = serde_json::from_str(&info_json).map_err(|error| fail(format!("has unreadable settings ({error})")))?;
+    let config: N::Config = serde_json::from_str(&config_json).map_err(|error| fail(format!("has an unreadable architecture config ({error}); it was written by another sepface version or damaged. Download or export it again")))?;
+    N::validate(&config).map_err(|error| fail(format!("stores an invalid architecture ({error}). Download or export it again")))?;
+    let info: WeightsInfo = serde_json::from_str(&info_json).map_err(|error| fail(format!("has unreadable settings ({error}). Download or export it again")))?;
 
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|error| fail(format!("could not read the tensors ({error})")))?
+        .map_err(|error| fail(format!("could not read the tensors ({error}). Download or export it again")))?
         .cast_to_module_dtype();
     let model = N::from_config(&config, device)
         .try_load_record(record)

@@ -2,6 +2,8 @@
 // images the driver (bench/compare.mjs) asks for, timing only the library's detect + describe
 // call. Both libraries receive the same decoded pixels.
 
+// The library scripts are imported with this page's query too: their requests carry the page
+// script as Referer, so the driver tells which run they belong to from their own URL.
 const params = new URLSearchParams(location.search);
 const library = params.get('library');
 const backend = params.get('backend');
@@ -19,7 +21,7 @@ async function decode(url) {
 }
 
 async function startSepface() {
-  const { default: init, App } = await import('/sepface/sepface.js');
+  const { default: init, App } = await import(`/sepface/sepface.js${location.search}`);
   await init();
   const [detector, embedder] = await Promise.all(['detector', 'embedder'].map(async (name) => new Uint8Array(await (await fetch(`/sepface/models/${name}.bpk`)).arrayBuffer())));
   const app = await App.create(detector, embedder, backend);
@@ -32,7 +34,7 @@ async function startSepface() {
 }
 
 async function startFaceapi() {
-  const faceapi = await import('/faceapi/face-api.esm.js');
+  const faceapi = await import(`/faceapi/face-api.esm.js${location.search}`);
   if (backend === 'wasm') faceapi.tf.setWasmPaths('/tfjs-wasm/');
   await faceapi.tf.setBackend(backend);
   await faceapi.tf.ready();

@@ -150,7 +150,7 @@ fn celeba_pairs(pipeline: &PipelineEmbedder, root: &Path, args: &EmbedderEvalArg
     log::info!("embedding {} CelebA test images of {} identities", paths.len(), groups.len());
     let embeddings = pipeline.embed_paths(&paths)?;
     let scored = score_pairs(&pairs, &embeddings, distance);
-    let (threshold, _) = fit_threshold(&scored).context("no CelebA pairs could be scored")?;
+    let (threshold, _) = fit_threshold(&scored).context("no CelebA pairs could be scored: no test-partition image of an identity with more than 5 images was embedded. Check --celeba and that its images decode")?;
     let identities: Vec<Vec<&Vec<f32>>> = groups
         .values()
         .map(|indices| indices.iter().filter_map(|&i| embeddings.vectors.get(&images[i].path)).collect())

@@ -252,7 +252,12 @@ fn train_detector(args: DetectorArgs, device: &Device, stop: &StopFlag) -> Resul
         log::warn!("skipped {} unreadable images", skipped_train + skipped_validation);
     }
     if train.is_empty() || validation.is_empty() {
-        bail!("no readable training or validation images under {}", args.cuhk.display());
+        bail!(
+            "no readable training or validation images under {} ({} training, {} validation); check that --cuhk is the CNN_FacePoint folder with trainImageList.txt and its images",
+            args.cuhk.display(),
+            train.len(),
+            validation.len()
+        );
     }
     let task = DetectorTask {
         augment: if args.no_augment {
@@ -288,7 +293,7 @@ fn train_embedder(args: EmbedderArgs, device: &Device, stop: &StopFlag) -> Resul
     };
     let (train_sources, validation_sources) = split_identities(sources, args.validation_identities, options.seed);
     let detector: Weights<Detector> = weights::load_file(&args.detector, device)
-        .with_context(|| format!("the detector {} finds faces without a ground-truth box", args.detector.display()))?;
+        .with_context(|| format!("failed to load the detector {}, which finds the faces of images without a ground-truth box; pass a detector weights file with --detector", args.detector.display()))?;
     let detector_model = detector.model.valid();
     let finder = BoxFinder {
         model: &detector_model,
@@ -329,7 +334,12 @@ fn train_embedder(args: EmbedderArgs, device: &Device, stop: &StopFlag) -> Resul
     if let Some(path) = &args.init {
         let initial: Weights<Embedder> = weights::load_file(path, device)?;
         if serde_json::to_string(&initial.config).ok() != serde_json::to_string(&task.config).ok() {
-            bail!("{} holds another embedder architecture than --arch {}", path.display(), args.common.arch);
+            bail!(
+                "{} holds another embedder architecture ({}) than --arch {}; pass the --arch it was trained with",
+                path.display(),
+                serde_json::to_string(&initial.config).unwrap_or_default(),
+                args.common.arch
+            );
         }
         task.initial = Some(initial.model);
     }

@@ -32,7 +32,7 @@ pub fn read_list(list: &Path) -> Result<Vec<CuhkImage>> {
     if images.is_empty() {
         return Err(SepfaceError::Dataset {
             path: list.display().to_string(),
-            reason: "the list has no images".into(),
+            reason: "the list has no images; point to a list with one image per line, such as trainImageList.txt".into(),
         });
     }
     Ok(images)

@@ -46,7 +46,7 @@ pub fn read_pairs(list: &Path, images: &Path) -> Result<Vec<LfwPair>> {
     if pairs.is_empty() {
         return Err(SepfaceError::Dataset {
             path: list.display().to_string(),
-            reason: "the list has no pairs".into(),
+            reason: "the list has no pairs; point to pairs.txt (View 2) or pairsDevTest.txt (View 1)".into(),
         });
     }
     Ok(pairs)

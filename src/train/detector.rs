@@ -270,7 +270,7 @@ impl TrainTask for DetectorTask {
 fn readback(error: impl std::fmt::Debug) -> SepfaceError {
     SepfaceError::Readback {
         what: "validation output".into(),
-        backend: "training device".into(),
+        backend: "training".into(),
         reason: format!("{error:?}"),
     }
 }

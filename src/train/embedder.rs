@@ -100,7 +100,7 @@ impl EmbedderTask {
             let loss = output.loss.into_scalar::<f32>() as f64;
             let distances = output.distances.into_data().try_to_vec::<f32>().map_err(|error| SepfaceError::Readback {
                 what: "validation distances".into(),
-                backend: "training device".into(),
+                backend: "training".into(),
                 reason: format!("{error:?}"),
             })?;
             results.push((distances, batch.labels, loss));

@@ -29,7 +29,7 @@ const CHUNK: usize = 64;
 fn readback(what: &str, error: impl std::fmt::Debug) -> SepfaceError {
     SepfaceError::Readback {
         what: what.to_string(),
-        backend: "evaluation device".into(),
+        backend: "evaluation".into(),
         reason: format!("{error:?}"),
     }
 }
