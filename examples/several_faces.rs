@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use burn::prelude::Device;
 use image::{RgbImage, imageops};
 use pollster::block_on;
@@ -43,10 +43,12 @@ fn compose(large: &RgbImage, small: &RgbImage, layout: Layout) -> (RgbImage, [f3
     let (width, height) = ((small.width() as f32 * SMALL_SCALE) as u32, (small.height() as f32 * SMALL_SCALE) as u32);
     let small = imageops::resize(small, width, height, imageops::FilterType::Triangle);
     let grey = image::Rgb([128, 128, 128]);
+    // The small photo is centred on the large one's side; a larger "small" photo gets offset 0.
+    let (beside_y, below_x) = (large.height().saturating_sub(height) / 2, large.width().saturating_sub(width) / 2);
     let (canvas_width, canvas_height, large_at, small_at) = match layout {
-        Layout::Right => (large.width() + width, large.height(), (0, 0), (large.width(), (large.height() - height) / 2)),
-        Layout::Left => (large.width() + width, large.height(), (width, 0), (0, (large.height() - height) / 2)),
-        Layout::Below => (large.width(), large.height() + height, (0, 0), ((large.width() - width) / 2, large.height())),
+        Layout::Right => (large.width() + width, large.height().max(height), (0, 0), (large.width(), beside_y)),
+        Layout::Left => (large.width() + width, large.height().max(height), (width, 0), (0, beside_y)),
+        Layout::Below => (large.width().max(width), large.height() + height, (0, 0), (below_x, large.height())),
     };
     let mut canvas = RgbImage::from_pixel(canvas_width, canvas_height, grey);
     imageops::replace(&mut canvas, large, i64::from(large_at.0), i64::from(large_at.1));
@@ -90,6 +92,9 @@ fn main() -> Result<()> {
     let verifier = Verifier::new(detector, embedder, &device);
 
     let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count, first)?;
+    if photos.len() < 2 {
+        bail!("found {} LFW photos from person {first} on; use a smaller FIRST_PERSON", photos.len());
+    }
     for layout in [Layout::Right, Layout::Left, Layout::Below] {
         let (mut counted, mut larger, mut no_face) = (0, 0, 0);
         for pair in photos.windows(2) {

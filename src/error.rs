@@ -103,7 +103,7 @@ pub enum SepfaceError {
     },
 
     /// A tensor could not be read back from the device.
-    #[error("could not read {what} back from the {backend} device: {reason}. Try again, or run on another device, such as the CPU")]
+    #[error("could not read {what} back from the {backend} device: {reason}. Try again; if it keeps failing, restart the program or reload the page")]
     Readback {
         /// Which tensor.
         what: String,

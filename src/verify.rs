@@ -192,11 +192,12 @@ impl Verifier {
     ///
     /// The detector regresses one box per image. So the search runs it on the whole image,
     /// then on the largest part of the image beside the face found, to look for another one.
-    /// On two faces the whole image often gives one box around both, far wider or taller than
-    /// a face. When it does, the search also runs on two overlapping halves of the image.
+    /// When the whole image gives no usable face box, the search also runs on two overlapping
+    /// halves of the image. On two faces the whole image often gives one box around both, far
+    /// wider or taller than a face, and a half may show a face too small in the whole image.
     /// Boxes that a crop's inner edge cuts are dropped, and boxes of the same face are merged.
     /// Where several faces remain, each is measured again on a crop around it, so that their
-    /// sizes compare.
+    /// sizes compare, and merged again.
     ///
     /// # Errors
     /// Those of [`detect`](Self::detect), for the whole image, when no face is found.
@@ -207,12 +208,7 @@ impl Verifier {
         if !plausible(&whole) {
             candidates.extend(self.search_halves(image).await?);
         }
-        let mut faces: Vec<FaceDetection> = Vec::new();
-        for candidate in candidates.iter().filter(|c| plausible(c)) {
-            if faces.iter().all(|face| distinct(&face.face_box, &candidate.face_box)) {
-                faces.push(*candidate);
-            }
-        }
+        let mut faces = distinct_faces(candidates.into_iter().filter(|c| plausible(c)));
         let Some(first) = faces.first().copied() else {
             self.check_detection(image, whole.face_box, whole.presence, source_name)?;
             return Ok(vec![whole]);
@@ -222,7 +218,7 @@ impl Verifier {
             faces.push(other);
         }
         if faces.len() > 1 {
-            faces = self.measure_each(image, faces).await?;
+            faces = distinct_faces(self.measure_each(image, faces).await?);
         }
         faces.sort_by(|a, b| b.face_box.area().total_cmp(&a.face_box.area()));
         Ok(faces)
@@ -244,7 +240,7 @@ impl Verifier {
     async fn search_beside(&self, image: &RgbImage, face: &FaceBox) -> Result<Option<FaceDetection>> {
         let rest = beside(face, image.width(), image.height());
         let (_, _, width, height) = rest.to_pixel_rect(image.width(), image.height());
-        if width.min(height) < self.settings.min_face_pixels {
+        if width.min(height) < self.settings.min_face_pixels.max(1) {
             return Ok(None);
         }
         self.locate_within(image, &rest).await
@@ -272,10 +268,7 @@ impl Verifier {
         let mut measured = Vec::with_capacity(faces.len());
         for face in faces {
             let window = face.face_box.expand(MEASURE_MARGIN);
-            let usable = |again: &FaceDetection| {
-                let present = again.presence.is_none_or(|p| p >= self.settings.min_presence);
-                present && again.face_box.is_valid() && contains_centre(&window, &again.face_box)
-            };
+            let usable = |again: &FaceDetection| self.check_detection(image, again.face_box, again.presence, "").is_ok() && face_shaped(&again.face_box, image);
             let again = self.locate_within(image, &window).await?.filter(usable);
             measured.push(again.unwrap_or(face));
         }
@@ -503,6 +496,17 @@ fn touches_inner_edge(face: &FaceBox, window: &FaceBox) -> bool {
 fn face_shaped(face: &FaceBox, image: &RgbImage) -> bool {
     let aspect = face.width() * image.width() as f32 / (face.height() * image.height() as f32);
     (1.0 / MAX_FACE_ASPECT..=MAX_FACE_ASPECT).contains(&aspect)
+}
+
+/// Keeps the first of each group of boxes that fall on the same face, in order.
+fn distinct_faces(candidates: impl IntoIterator<Item = FaceDetection>) -> Vec<FaceDetection> {
+    let mut faces: Vec<FaceDetection> = Vec::new();
+    for candidate in candidates {
+        if faces.iter().all(|face| distinct(&face.face_box, &candidate.face_box)) {
+            faces.push(candidate);
+        }
+    }
+    faces
 }
 
 /// Returns whether `outer` contains the centre of `inner`.

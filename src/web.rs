@@ -58,6 +58,15 @@ fn webgpu_lost() -> Option<String> {
     WEBGPU_LOST.with(|cell| cell.borrow().clone())
 }
 
+/// Checks that a distance threshold is a positive, finite number.
+fn check_threshold(threshold: f32) -> Result<(), JsError> {
+    if threshold.is_finite() && threshold > 0.0 {
+        Ok(())
+    } else {
+        Err(js_error(format!("invalid threshold {threshold}: use a positive number")))
+    }
+}
+
 /// Converts any displayable error into a `JsError`.
 fn js_error(error: impl std::fmt::Display) -> JsError {
     JsError::new(&error.to_string())
@@ -342,9 +351,7 @@ impl App {
     /// Sets the distance threshold.
     #[wasm_bindgen(js_name = setThreshold)]
     pub fn set_threshold(&mut self, threshold: f32) -> Result<(), JsError> {
-        if !(threshold.is_finite() && threshold > 0.0) {
-            return Err(js_error(format!("invalid threshold {threshold}: use a positive number")));
-        }
+        check_threshold(threshold)?;
         let settings = VerifySettings {
             threshold,
             ..*self.verifier.settings()
@@ -547,23 +554,31 @@ impl App {
         })
     }
 
-    /// Puts the tuned embedder in use with `threshold`; the enrollment must be redone.
+    /// Puts the tuned embedder in use with `threshold` and returns its weights file; the
+    /// enrollment must be redone.
     ///
-    /// The embedder in use is the one read back from its weights file, named by that file's
-    /// checksum. So once `exportEmbedder` has saved it, a reload that loads the file gives it the
-    /// same name, and enrollments made now still verify.
+    /// The embedder in use is the one read back from that file and is named by the file's
+    /// checksum. So when the page saves exactly these bytes, a reload that loads them gives it
+    /// the same name, and enrollments made now still verify. On an error nothing changes, and
+    /// the run can be applied again unless the GPU was lost.
     #[wasm_bindgen(js_name = applyTuning)]
-    pub async fn apply_tuning(&mut self, threshold: f32) -> Result<(), JsError> {
+    pub async fn apply_tuning(&mut self, threshold: f32) -> Result<Vec<u8>, JsError> {
         self.recover()?;
-        let tuned = self.tuned.take().ok_or_else(|| js_error("no finished fine-tuning run to apply (a lost GPU drops it)"))?;
-        self.set_threshold(threshold)?;
-        let bytes = weights::to_bytes(&tuned, &self.embedder_config, &self.weights_info(), Precision::F32).await;
+        let tuned = self.tuned.clone().ok_or_else(|| js_error("no finished fine-tuning run to apply (a lost GPU drops it)"))?;
+        check_threshold(threshold)?;
+        let info = WeightsInfo {
+            threshold: Some(threshold),
+            ..self.weights_info()
+        };
+        let bytes = weights::to_bytes(&tuned, &self.embedder_config, &info, Precision::F32).await;
         let bytes = self.settle(bytes)?;
         let applied = weights::from_bytes::<Embedder>(&bytes, "the fine-tuned embedder", self.verifier.device()).map_err(js_error)?;
         self.verifier.set_embedder(applied.model, applied.checksum);
-        self.applied_bytes = Some(bytes);
+        self.set_threshold(threshold)?;
+        self.tuned = None;
+        self.applied_bytes = Some(bytes.clone());
         self.clear_enrollment();
-        Ok(())
+        Ok(bytes)
     }
 
     /// Returns the verification settings in use, for storing in a weights file.

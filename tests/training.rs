@@ -260,7 +260,7 @@ fn fine_tuning_leaves_out_people_with_few_photos() {
     let tuner = FineTuner::new(&embedder, &config, samples.clone(), 0.1, settings.clone(), &device);
     assert!(tuner.is_ok(), "{:?}", tuner.err());
 
-    // With the second person down to 2 photos, only one person has enough.
+    // With the second person down to 1 photo, only one person has enough.
     samples.drain(5..8);
     let Err(error) = FineTuner::new(&embedder, &config, samples, 0.1, settings, &device) else {
         panic!("fine-tuning started with only one person who has 3 photos");

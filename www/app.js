@@ -3,7 +3,7 @@
 import init, { App } from './sepface.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [], startEmbedder: 'shipped', queue: Promise.resolve() };
+const state = { app: null, stream: null, running: false, busy: false, tuning: false, stopTuning: false, frames: [], steps: [], startRecord: null, queue: Promise.resolve() };
 
 function setStatus(text, progress) {
   $('status-text').textContent = text;
@@ -125,21 +125,22 @@ async function createApp(detector, shipped, preference) {
     try {
       const app = await App.create(detector, new Uint8Array(saved.bytes), preference);
       showSavedEmbedder(true, `Using your fine-tuned embedder saved on this device on ${new Date(saved.created).toLocaleString()}.`);
-      setStartEmbedder('fine-tuned');
+      setStartEmbedder(saved);
       return app;
     } catch (error) {
       showSavedEmbedder(true, `The fine-tuned embedder saved on this device could not be loaded (${errorText(error)}), so the shipped one runs. Delete it to remove it.`);
     }
   }
   document.body.dataset.embedder = 'shipped';
-  setStartEmbedder('shipped');
+  setStartEmbedder(null);
   return App.create(detector, shipped, preference);
 }
 
-// Records which embedder the App started with: `revertTuning` goes back to it.
-function setStartEmbedder(kind) {
-  state.startEmbedder = kind;
-  $('tune-revert').textContent = kind === 'fine-tuned' ? 'Revert to the saved fine-tuned embedder' : 'Revert to the shipped embedder';
+// Records the saved embedder the App started with (its IndexedDB record), or null for the
+// shipped one: `revertTuning` goes back to it.
+function setStartEmbedder(record) {
+  state.startRecord = record;
+  $('tune-revert').textContent = record ? 'Revert to the saved fine-tuned embedder' : 'Revert to the shipped embedder';
 }
 
 function showSavedEmbedder(saved, message) {
@@ -493,9 +494,9 @@ async function runTuning() {
 }
 
 async function applyTuning() {
-  await withApp((app) => app.applyTuning(state.fittedThreshold));
+  // Saves exactly the applied weights file: its checksum names the embedder in enrollments.
+  const bytes = await withApp((app) => app.applyTuning(state.fittedThreshold));
   await afterEmbedderChange('Fine-tuned embedder in use. Enroll again: old enrollments belong to the previous weights.');
-  const bytes = await withApp((app) => app.exportEmbedder());
   await withStore('readwrite', (store) => store.put({ name: 'fine-tuned', bytes, created: Date.now() }), 'embedders');
   showSavedEmbedder(true, 'Fine-tuned embedder in use and saved on this device. Enroll again: old enrollments belong to the previous weights.');
 }
@@ -506,13 +507,17 @@ async function deleteSavedEmbedder() {
   location.reload();
 }
 
+// Goes back to the embedder the page started with, and makes the saved one match it again, so
+// that enrollments saved from now on still load after a reload.
 async function revertTuning() {
   await withApp((app) => app.revertTuning());
-  if (state.startEmbedder === 'fine-tuned') {
+  if (state.startRecord) {
+    await withStore('readwrite', (store) => store.put(state.startRecord), 'embedders');
+    showSavedEmbedder(true);
     await afterEmbedderChange('The fine-tuned embedder saved on this device is in use again. Enroll again.');
-  } else if (document.body.dataset.embedder === 'fine-tuned') {
-    await afterEmbedderChange('The shipped embedder is in use again. Enroll again. The fine-tuned embedder saved on this device runs after a reload unless you delete it.');
   } else {
+    await withStore('readwrite', (store) => store.delete('fine-tuned'), 'embedders');
+    showSavedEmbedder(false);
     await afterEmbedderChange('The shipped embedder is in use again. Enroll again.');
   }
 }
