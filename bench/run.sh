@@ -9,7 +9,7 @@
 #      with wasm and JS memory sampled every 500 frames;
 #   6. layers.json: every convolution of the paper's backbones timed alone on one CPU thread;
 #   7. long-run-webgpu.json: GPU_FRAMES frames (default 10000) on WebGPU, with the GPU memory
-#      (about 2 hours on a software adapter);
+#      (about 1.5 hours on this machine's software adapter);
 #   8. networks-cpu.json and networks-webgpu.json: the six networks of step 1 in headless
 #      Chromium, on the CPU fallback (same batches) and on WebGPU (batches of 2 and 1).
 # PAIRS_PER_FOLD=N (default 0: all 600) scores only the first N pairs of each LFW fold, for a
