@@ -58,7 +58,7 @@ pub enum SepfaceError {
     NoFace {
         /// File name or other label of the input.
         source_name: String,
-        /// Why the detection was rejected, and what to do.
+        /// The reason the detection was rejected, with the next step.
         reason: String,
     },
 

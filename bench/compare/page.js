@@ -2,8 +2,8 @@
 // images the driver (bench/compare.mjs) asks for, timing only the library's detect + describe
 // call. Both libraries receive the same decoded pixels.
 
-// The library scripts are imported with this page's query too: their requests carry the page
-// script as Referer, so the driver tells which run they belong to from their own URL.
+// The library scripts are imported with this page's query too. Their requests carry the page
+// script as Referer, so the driver reads the run they belong to from their own URL.
 const params = new URLSearchParams(location.search);
 const library = params.get('library');
 const backend = params.get('backend');

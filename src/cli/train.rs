@@ -335,7 +335,7 @@ fn train_embedder(args: EmbedderArgs, device: &Device, stop: &StopFlag) -> Resul
         let initial: Weights<Embedder> = weights::load_file(path, device)?;
         if serde_json::to_string(&initial.config).ok() != serde_json::to_string(&task.config).ok() {
             bail!(
-                "{} holds another embedder architecture ({}) than --arch {}; pass the --arch it was trained with",
+                "{} contains another embedder architecture ({}) than --arch {}; pass the --arch it was trained with",
                 path.display(),
                 serde_json::to_string(&initial.config).unwrap_or_default(),
                 args.common.arch

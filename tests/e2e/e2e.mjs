@@ -2,9 +2,10 @@
 //
 // Chromium's fake camera plays a clip made at test time from real photos of one person. The
 // test enrolls another photo of that person and expects a match, then a photo of someone else
-// and expects no match; it also runs fine-tuning, keeps the fine-tuned embedder and an enrollment
-// made with it across a reload and deletes them, saves and deletes an enrollment, checks the
-// camera-refused message, and fails on any request that leaves the page's own origin.
+// and expects no match. It also runs fine-tuning, and keeps the fine-tuned embedder and an
+// enrollment made with it across a reload before deleting them. Then it saves and deletes an
+// enrollment, checks the camera-refused message, and fails on any request that leaves the
+// page's own origin.
 //
 // Usage: node tests/e2e/e2e.mjs   (run from the crate root after `trunk build`)
 // Environment: SEPFACE_DATA (face data folder, default ../shared/data), SEPFACE_DIST (default
