@@ -43,7 +43,10 @@ for target in "${TARGETS[@]}"; do
   seed "$target"
   echo "== $target for ${SECONDS_PER_TARGET}s"
   log=$(mktemp)
-  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096 2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(pulse|DONE|NEW)' | tail -n 1 || true
+  options=(-max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096)
+  # The words of the weights metadata and configs let mutations reach other valid configs.
+  [ "$target" = weights ] && options+=(-dict=fuzz/weights.dict)
+  cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- "${options[@]}" 2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(pulse|DONE|NEW)' | tail -n 1 || true
   status=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | tr '\t' ' ' || true)
   # Executions at the last input that added coverage: far below the total means a plateau.
   last_new=$(grep -E '^#[0-9]+[[:space:]]+NEW' "$log" | tail -n 1 | cut -f 1 || true)

@@ -37,6 +37,8 @@ pub trait Network: Module + Sized {
     fn from_config(config: &Self::Config, device: &Device) -> Self;
     /// Checks that `config` describes a network that can be built.
     fn validate(config: &Self::Config) -> Result<()>;
+    /// Returns a lower bound on the number of weights of the network `config` describes.
+    fn min_weight_count(config: &Self::Config) -> u64;
 }
 
 impl Network for Detector {
@@ -48,6 +50,9 @@ impl Network for Detector {
     fn validate(config: &DetectorConfig) -> Result<()> {
         config.validate()
     }
+    fn min_weight_count(config: &DetectorConfig) -> u64 {
+        config.min_weight_count()
+    }
 }
 
 impl Network for Embedder {
@@ -58,6 +63,9 @@ impl Network for Embedder {
     }
     fn validate(config: &EmbedderConfig) -> Result<()> {
         config.validate()
+    }
+    fn min_weight_count(config: &EmbedderConfig) -> u64 {
+        config.min_weight_count()
     }
 }
 
@@ -183,16 +191,41 @@ pub async fn to_bytes<N: Network>(model: &N, config: &N::Config, info: &WeightsI
     }
     let config_json = serde_json::to_string(config).map_err(|error| weights_error(N::NAME, error))?;
     let info_json = serde_json::to_string(info).map_err(|error| weights_error(N::NAME, error))?;
-    let checksum = checksum(&config_json, &info_json, &tensors).map_err(|error| weights_error(N::NAME, error))?;
+    pack(N::NAME, (&config_json, &info_json), tensors).map_err(|error| weights_error(N::NAME, error))
+}
+
+/// Writes `tensors` with the metadata of network `name`, its config and settings, and their
+/// checksum, into weights-file bytes.
+fn pack(name: &str, (config_json, info_json): (&str, &str), tensors: Vec<burn_pack::Tensor>) -> std::result::Result<Vec<u8>, burn_pack::Error> {
+    let checksum = checksum(config_json, info_json, &tensors)?;
     let bytes = burn_pack::Writer::new(tensors)
         .with_metadata(KEY_FORMAT, FORMAT_VERSION)
-        .with_metadata(KEY_NETWORK, N::NAME)
-        .with_metadata(KEY_CONFIG, &config_json)
-        .with_metadata(KEY_INFO, &info_json)
+        .with_metadata(KEY_NETWORK, name)
+        .with_metadata(KEY_CONFIG, config_json)
+        .with_metadata(KEY_INFO, info_json)
         .with_metadata(KEY_SHA256, &checksum)
-        .into_bytes()
-        .map_err(|error| weights_error(N::NAME, error))?;
+        .into_bytes()?;
     Ok(bytes.to_vec())
+}
+
+/// Rewrites a weights file with the checksum of its current content, so that a file changed
+/// on purpose (its stored config, settings or tensors) loads again. The config is not
+/// checked here: loading still rejects one that does not fit the tensors.
+///
+/// # Errors
+/// [`SepfaceError::Weights`] naming `source_name` when the bytes are not a sepface weights
+/// file or its tensors cannot be read.
+pub fn reseal(bytes: &[u8], source_name: &str) -> Result<Vec<u8>> {
+    let metadata = read_metadata(bytes, source_name)?;
+    let [network, config_json, info_json] = [KEY_NETWORK, KEY_CONFIG, KEY_INFO].map(|key| metadata_value(&metadata, key, source_name));
+    let (network, config_json, info_json) = (network?, config_json?, info_json?);
+    let damaged = |error: burn_pack::Error| SepfaceError::Weights {
+        source_name: source_name.to_string(),
+        reason: format!("is truncated or damaged ({error}), so it cannot be resealed"),
+    };
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).map_err(damaged)?;
+    let tensors = reader.into_tensors().map_err(damaged)?;
+    pack(&network, (&config_json, &info_json), tensors).map_err(|error| weights_error(source_name, error))
 }
 
 fn weights_error(name: &str, error: impl std::fmt::Display) -> SepfaceError {
@@ -248,9 +281,16 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
     let config_json = metadata_value(&metadata, KEY_CONFIG, source_name)?;
     let info_json = metadata_value(&metadata, KEY_INFO, source_name)?;
     let checksum = metadata_value(&metadata, KEY_SHA256, source_name)?;
-    verify_checksum(bytes, (&config_json, &info_json), &checksum, source_name)?;
+    let stored = verify_checksum(bytes, (&config_json, &info_json), &checksum, source_name)?;
     let config: N::Config = serde_json::from_str(&config_json).map_err(|error| fail(format!("has an unreadable architecture config ({error}); it was written by another sepface version or damaged. Download or export it again")))?;
     N::validate(&config).map_err(|error| fail(format!("stores an invalid architecture ({error}). Download or export it again")))?;
+    // Checked before the network is built, because building allocates every weight the config names.
+    let needed = N::min_weight_count(&config);
+    if needed > stored {
+        return Err(fail(format!(
+            "stores an architecture of at least {needed} weights but only {stored} values; the file is damaged. Download or export it again"
+        )));
+    }
     let info: WeightsInfo = serde_json::from_str(&info_json).map_err(|error| fail(format!("has unreadable settings ({error}). Download or export it again")))?;
 
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
@@ -267,7 +307,9 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
     })
 }
 
-fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expected: &str, source_name: &str) -> Result<()> {
+/// Checks the stored checksum against the content and returns the number of values stored in
+/// all tensors.
+fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expected: &str, source_name: &str) -> Result<u64> {
     let fail = |reason: String| SepfaceError::Weights {
         source_name: source_name.to_string(),
         reason,
@@ -282,7 +324,8 @@ fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expecte
             "checksum mismatch (stored {expected}, computed {actual}): the file is corrupted. Download or export it again"
         )));
     }
-    Ok(())
+    let values = |tensor: &burn_pack::Tensor| tensor.shape.iter().fold(1u64, |total, &dim| total.saturating_mul(dim as u64));
+    Ok(tensors.iter().fold(0u64, |total, tensor| total.saturating_add(values(tensor))))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an
@@ -375,7 +418,58 @@ mod tests {
         let last = bytes.len() - 5;
         bytes[last] ^= 0x40;
         let error = from_bytes::<Detector>(&bytes, "flipped.bpk", &Device::flex()).expect_err("corrupted");
+        assert!(error.to_string().contains("flipped.bpk"), "{error}");
         assert!(error.to_string().contains("checksum mismatch"), "{error}");
+    }
+
+    /// Packs the tensors of `bytes` again with the config text changed by `edit`, and a
+    /// matching checksum.
+    fn with_config(bytes: &[u8], edit: impl Fn(&str) -> String) -> Vec<u8> {
+        let metadata = read_metadata(bytes, "saved").expect("metadata");
+        let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec())).and_then(|reader| reader.into_tensors()).expect("tensors");
+        pack("detector", (&edit(&metadata[KEY_CONFIG]), &metadata[KEY_INFO]), tensors).expect("pack")
+    }
+
+    #[test]
+    fn oversized_architecture_is_rejected_before_building() {
+        let (_, bytes) = saved_detector(Precision::F32);
+        // A million filters in the last stage: about 10^8 weights, far more than the file stores.
+        let huge = with_config(&bytes, |config| config.replace("[16,32,64,96,128]", "[16,32,64,96,1000000]"));
+        let error = from_bytes::<Detector>(&huge, "huge.bpk", &Device::flex()).expect_err("oversized");
+        assert!(error.to_string().contains("huge.bpk"), "{error}");
+        assert!(error.to_string().contains("at least"), "{error}");
+    }
+
+    #[test]
+    fn other_architecture_is_rejected() {
+        let (_, bytes) = saved_detector(Precision::F32);
+        let narrower = with_config(&bytes, |config| config.replace("\"dense\":[64]", "\"dense\":[32]"));
+        assert_ne!(narrower, bytes);
+        let error = from_bytes::<Detector>(&narrower, "narrow.bpk", &Device::flex()).expect_err("other architecture");
+        assert!(error.to_string().contains("narrow.bpk"), "{error}");
+        assert!(error.to_string().contains("does not match its stored architecture"), "{error}");
+    }
+
+    #[test]
+    fn resealed_file_loads_again() {
+        let (_, mut bytes) = saved_detector(Precision::F32);
+        let last = bytes.len() - 5;
+        bytes[last] ^= 0x40;
+        let resealed = reseal(&bytes, "edited.bpk").expect("reseal");
+        assert!(from_bytes::<Detector>(&resealed, "edited.bpk", &Device::flex()).is_ok());
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn failed_write_keeps_the_previous_file() {
+        let folder = tempfile::tempdir().expect("temporary folder");
+        let path = folder.path().join("best.bpk");
+        write_atomic(&path, b"previous").expect("first write");
+        // A folder in the way of the temporary file makes the next write fail before the rename.
+        std::fs::create_dir(folder.path().join(format!(".best.bpk.{}.tmp", std::process::id()))).expect("folder");
+        let error = write_atomic(&path, b"next").expect_err("blocked write");
+        assert!(error.to_string().contains("best.bpk"), "{error}");
+        assert_eq!(std::fs::read(&path).expect("previous file"), b"previous");
     }
 
     #[test]

@@ -45,6 +45,10 @@ impl Activation {
 /// Largest accepted input side in pixels; the paper's networks use 112 and 224.
 pub const MAX_INPUT_SIZE: usize = 1024;
 
+/// Largest accepted feature map of one image, in values (side x side x filters): 512 MiB of
+/// 32-bit floats. The paper's largest is 224 x 224 x 64, about 3.2 million.
+pub const MAX_FEATURE_MAP_VALUES: u64 = 1 << 27;
+
 /// Configuration of a [`Backbone`].
 #[derive(Config, Debug)]
 pub struct BackboneConfig {
@@ -67,7 +71,8 @@ pub struct BackboneConfig {
 impl BackboneConfig {
     /// Returns `[channels, height, width]` of the backbone output.
     pub fn output_shape(&self) -> [usize; 3] {
-        let side = self.input_size >> self.filters.len();
+        // A shift by the bit width or more would overflow: no side survives that many poolings.
+        let side = u32::try_from(self.filters.len()).ok().and_then(|stages| self.input_size.checked_shr(stages)).unwrap_or(0);
         [self.filters.last().copied().unwrap_or(3), side, side]
     }
 
@@ -91,6 +96,34 @@ impl BackboneConfig {
         total
     }
 
+    /// Returns a lower bound on the convolution weights: the kernels without biases or batch
+    /// normalisation. Saturates instead of overflowing, because configs come from files.
+    pub fn min_weight_count(&self) -> u64 {
+        let mut channels_in = 3u64;
+        let mut total = 0u64;
+        for (&filters, &convs) in self.filters.iter().zip(&self.convs_per_stage) {
+            let filters = filters as u64;
+            let first = conv_weights(self.conv, channels_in, filters);
+            let rest = conv_weights(self.conv, filters, filters).saturating_mul(convs.saturating_sub(1) as u64);
+            total = total.saturating_add(first).saturating_add(rest);
+            channels_in = filters;
+        }
+        total
+    }
+
+    /// Returns the most values of one image's feature map after any stage, saturating, or
+    /// `None` without stages.
+    fn largest_feature_map(&self) -> Option<u64> {
+        let mut side = self.input_size as u64;
+        let mut largest = None;
+        for &filters in &self.filters {
+            let values = side.saturating_mul(side).saturating_mul(filters as u64);
+            largest = largest.max(Some(values));
+            side /= 2;
+        }
+        largest
+    }
+
     /// Checks that the stages are consistent and the input survives every pooling step.
     pub fn validate(&self) -> crate::Result<()> {
         if self.filters.is_empty() || self.filters.len() != self.convs_per_stage.len() {
@@ -110,12 +143,21 @@ impl BackboneConfig {
         if self.input_size > MAX_INPUT_SIZE {
             return Err(crate::SepfaceError::invalid("input_size", self.input_size, &format!("at most {MAX_INPUT_SIZE} pixels")));
         }
-        if self.output_shape()[1] == 0 {
+        if let Some(values) = self.largest_feature_map().filter(|&values| values > MAX_FEATURE_MAP_VALUES) {
             return Err(crate::SepfaceError::invalid(
-                "input_size",
-                self.input_size,
-                &format!("at least {} pixels for {} pooling stages", 1 << self.filters.len(), self.filters.len()),
+                "backbone feature map",
+                format!("{values} values for input_size {} and filters {:?}", self.input_size, self.filters),
+                &format!("at most {MAX_FEATURE_MAP_VALUES} values per image; use fewer filters or a smaller input"),
             ));
+        }
+        if self.output_shape()[1] == 0 {
+            let stages = self.filters.len();
+            let needed = u32::try_from(stages).ok().and_then(|n| 1usize.checked_shl(n)).filter(|&n| n <= MAX_INPUT_SIZE);
+            let expected = match needed {
+                Some(pixels) => format!("at least {pixels} pixels for {stages} pooling stages"),
+                None => format!("at most {} stages, because inputs have at most {MAX_INPUT_SIZE} pixels", MAX_INPUT_SIZE.ilog2()),
+            };
+            return Err(crate::SepfaceError::invalid("input_size", self.input_size, &expected));
         }
         Ok(())
     }
@@ -164,6 +206,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn huge_feature_map_is_invalid() {
+        let wide = BackboneConfig::new(1024, vec![1000], vec![1], ConvKind::Separable);
+        let error = wide.validate().expect_err("a 1024 x 1024 x 1000 feature map");
+        assert!(error.to_string().contains("feature map"), "{error}");
+    }
+
+    #[test]
+    fn too_many_stages_leave_no_side() {
+        let deep = BackboneConfig::new(1024, vec![1; 70], vec![1; 70], ConvKind::Separable);
+        assert_eq!(deep.output_shape(), [1, 0, 0]);
+        assert!(deep.validate().is_err());
+    }
+
+    #[test]
     fn macs_follow_equations_four_and_five() {
         // One stage of one convolution, 4x4 input, 3 -> 8 channels.
         let regular = BackboneConfig::new(4, vec![8], vec![1], ConvKind::Regular);
@@ -173,6 +229,15 @@ mod tests {
         // A second stage runs at half the side: 2x2 pixels, 8 -> 8 channels.
         let two = BackboneConfig::new(4, vec![8, 8], vec![1, 1], ConvKind::Regular);
         assert_eq!(two.macs(), 16 * 9 * 3 * 8 + 4 * 9 * 8 * 8);
+    }
+}
+
+/// Returns the kernel weights of one 3x3 convolution from `channels_in` to `channels_out`,
+/// saturating.
+fn conv_weights(kind: ConvKind, channels_in: u64, channels_out: u64) -> u64 {
+    match kind {
+        ConvKind::Regular => channels_in.saturating_mul(channels_out).saturating_mul(9),
+        ConvKind::Separable => channels_in.saturating_mul(9).saturating_add(channels_in.saturating_mul(channels_out)),
     }
 }
 

@@ -84,6 +84,15 @@ impl DetectorConfig {
         total
     }
 
+    /// Returns a lower bound on the weights of the network, without biases or batch
+    /// normalisation, saturating.
+    pub fn min_weight_count(&self) -> u64 {
+        let [channels, height, width] = self.backbone.output_shape();
+        let flattened = (channels as u64).saturating_mul(height as u64).saturating_mul(width as u64);
+        let outputs = if self.presence { 5 } else { 4 };
+        self.backbone.min_weight_count().saturating_add(dense_weights(flattened, self.dense.iter().chain(&[outputs])))
+    }
+
     /// Initializes a [`Detector`] on `device`.
     pub fn init(&self, device: &Device) -> Detector {
         let [channels, height, width] = self.backbone.output_shape();
@@ -100,6 +109,17 @@ impl DetectorConfig {
             output: LinearConfig::new(width_in, if self.presence { 5 } else { 4 }).init(device),
         }
     }
+}
+
+/// Returns the weights, without biases, of dense layers of `widths` after an input of
+/// `width_in`, saturating.
+pub(crate) fn dense_weights<'a>(width_in: u64, widths: impl IntoIterator<Item = &'a usize>) -> u64 {
+    let (mut width_in, mut total) = (width_in, 0u64);
+    for &width_out in widths {
+        total = total.saturating_add(width_in.saturating_mul(width_out as u64));
+        width_in = width_out as u64;
+    }
+    total
 }
 
 /// Checks dense widths and the dropout rate of a network head.
@@ -160,11 +180,18 @@ impl Detector {
 mod tests {
     use super::*;
 
+    /// Checks that `floor` is at most `params` and within 2% of it.
+    fn assert_weight_floor(floor: u64, params: usize) {
+        assert!(floor <= params as u64, "floor {floor} above {params} parameters");
+        assert!(floor as f64 >= 0.98 * params as f64, "floor {floor} far under {params} parameters");
+    }
+
     #[test]
     fn paper_regular_matches_table_one() {
         let device = Device::flex();
         let model = DetectorConfig::paper_regular().init(&device);
         assert_eq!(model.num_params(), 31_430_212);
+        assert_weight_floor(DetectorConfig::paper_regular().min_weight_count(), model.num_params());
         let stage_one = &model.backbone.stages[0].blocks;
         assert_eq!(stage_one[0].num_params(), 1792);
         assert_eq!(stage_one[1].num_params(), 36_928);
@@ -178,6 +205,7 @@ mod tests {
         let device = Device::flex();
         let model = DetectorConfig::paper_separable().init(&device);
         assert_eq!(model.num_params(), 13_045_983);
+        assert_weight_floor(DetectorConfig::paper_separable().min_weight_count(), model.num_params());
         assert_eq!(model.backbone.stages[0].blocks[0].num_params(), 283);
         assert_eq!(model.backbone.stages[1].blocks[1].num_params(), 17_664);
         assert_eq!(model.backbone.stages[2].blocks[1].num_params(), 68_096);

@@ -128,6 +128,18 @@ impl EmbedderConfig {
         total
     }
 
+    /// Returns a lower bound on the weights of the network, without biases or batch
+    /// normalisation, saturating.
+    pub fn min_weight_count(&self) -> u64 {
+        let [channels, height, width] = self.backbone.output_shape();
+        let pooled = match self.pooling {
+            Pooling::Flatten => (channels as u64).saturating_mul(height as u64).saturating_mul(width as u64),
+            Pooling::GlobalAverage => channels as u64,
+        };
+        let head = super::detector::dense_weights(pooled, self.dense.iter().chain(self.embedding_dim.as_ref()));
+        self.backbone.min_weight_count().saturating_add(head)
+    }
+
     /// Initializes an [`Embedder`] on `device`.
     pub fn init(&self, device: &Device) -> Embedder {
         let mut width_in = self.pooled_dim();
@@ -199,11 +211,18 @@ pub fn l2_normalize(x: Tensor<2>) -> Tensor<2> {
 mod tests {
     use super::*;
 
+    /// Checks that `floor` is at most `params` and within 2% of it.
+    fn assert_weight_floor(floor: u64, params: usize) {
+        assert!(floor <= params as u64, "floor {floor} above {params} parameters");
+        assert!(floor as f64 >= 0.98 * params as f64, "floor {floor} far under {params} parameters");
+    }
+
     #[test]
     fn paper_regular_matches_table_four() {
         let device = Device::flex();
         let model = EmbedderConfig::paper_regular().init(&device);
         assert_eq!(model.num_params(), 134_260_544);
+        assert_weight_floor(EmbedderConfig::paper_regular().min_weight_count(), model.num_params());
         assert_eq!(model.backbone.stages[2].blocks[2].num_params(), 590_080);
         assert_eq!(model.dense[0].num_params(), 102_764_544);
         assert_eq!(model.dense[1].num_params(), 16_781_312);
@@ -214,6 +233,7 @@ mod tests {
         let device = Device::flex();
         let model = EmbedderConfig::paper_separable().init(&device);
         assert_eq!(model.num_params(), 121_234_907);
+        assert_weight_floor(EmbedderConfig::paper_separable().min_weight_count(), model.num_params());
         let first = &model.backbone.stages[0].blocks[0];
         assert_eq!(first.conv.num_params(), 283);
         assert_eq!(first.norm.as_ref().map(|norm| norm.num_params()), Some(256));

@@ -49,6 +49,10 @@ impl Network for Classifier {
     fn validate(config: &ClassifierConfig) -> Result<()> {
         config.embedder.validate()
     }
+    fn min_weight_count(config: &ClassifierConfig) -> u64 {
+        let head = (config.head.classes as u64).saturating_mul(config.head.dim as u64);
+        config.embedder.min_weight_count().saturating_add(head)
+    }
 }
 
 /// The pre-training task. Validation runs the triplet task's validation on the embedder, so
