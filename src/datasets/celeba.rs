@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use super::{PixelBox, first_existing_dir, malformed, numbered_lines, parse_field, read_text};
+use super::{PixelBox, first_existing_dir, malformed, numbered_lines, parse_coordinate, parse_field, read_text};
 use crate::{Result, SepfaceError};
 
 /// Official split of an image.
@@ -206,13 +206,15 @@ pub fn parse_boxes(text: &str, path: &Path) -> Result<HashMap<String, PixelBox>>
         let name = fields.next().ok_or_else(|| malformed(path, number, line, expected))?;
         let mut values = [0f32; 4];
         for value in &mut values {
-            *value = parse_field(fields.next(), path, number, line, expected)?;
+            *value = parse_coordinate(fields.next(), path, number, line, expected)?;
         }
         let [x, y, width, height] = values;
-        if fields.next().is_some() || width <= 0.0 || height <= 0.0 || !values.iter().all(|v| v.is_finite()) {
+        let edges = [x, y, x + width, y + height];
+        // Two finite values can still add up to infinity.
+        if fields.next().is_some() || width <= 0.0 || height <= 0.0 || !edges.iter().all(|v| v.is_finite()) {
             return Err(malformed(path, number, line, expected));
         }
-        boxes.insert(name.to_string(), [x, y, x + width, y + height]);
+        boxes.insert(name.to_string(), edges);
     }
     Ok(boxes)
 }
@@ -226,8 +228,8 @@ pub fn parse_landmarks(text: &str, path: &Path) -> Result<HashMap<String, [(f32,
         let name = fields.next().ok_or_else(|| malformed(path, number, line, expected))?;
         let mut points = [(0f32, 0f32); 5];
         for point in &mut points {
-            point.0 = parse_field(fields.next(), path, number, line, expected)?;
-            point.1 = parse_field(fields.next(), path, number, line, expected)?;
+            point.0 = parse_coordinate(fields.next(), path, number, line, expected)?;
+            point.1 = parse_coordinate(fields.next(), path, number, line, expected)?;
         }
         if fields.next().is_some() {
             return Err(malformed(path, number, line, expected));
@@ -265,6 +267,23 @@ mod tests {
             let text = format!("1\nimage_id x_1 y_1 width height\n000001.jpg 95 71 {size}\n");
             let error = parse_boxes(&text, Path::new("list_bbox_celeba.txt")).expect_err("not finite");
             assert!(error.to_string().contains("line 3"), "{size}: {error}");
+        }
+    }
+
+    #[test]
+    fn box_edge_overflowing_to_infinity_is_an_error() {
+        let text = "1\nimage_id x_1 y_1 width height\n000001.jpg 3e38 71 3e38 10\n";
+        let error = parse_boxes(text, Path::new("list_bbox_celeba.txt")).expect_err("right edge overflows");
+        assert!(error.to_string().contains("line 3"), "{error}");
+    }
+
+    #[test]
+    fn infinite_or_nan_landmark_is_an_error() {
+        let header = "lefteye_x lefteye_y righteye_x righteye_y nose_x nose_y leftmouth_x leftmouth_y rightmouth_x rightmouth_y";
+        for value in ["inf", "-inf", "NaN"] {
+            let text = format!("1\n{header}\n000001.jpg 165 184 244 176 {value} 249 194 271 266 260\n");
+            let error = parse_landmarks(&text, Path::new("l.txt")).expect_err("not finite");
+            assert!(error.to_string().contains("line 3"), "{value}: {error}");
         }
     }
 

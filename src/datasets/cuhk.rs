@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{PixelBox, malformed, numbered_lines, parse_field, read_text};
+use super::{PixelBox, malformed, numbered_lines, parse_coordinate, read_text};
 use crate::{Result, SepfaceError};
 
 /// One annotated image.
@@ -46,11 +46,10 @@ pub fn parse_list(text: &str, list: &Path, root: &Path) -> Result<Vec<CuhkImage>
             let relative = fields.next().ok_or_else(|| malformed(list, number, line, EXPECTED))?;
             let mut values = [0f32; 14];
             for value in &mut values {
-                *value = parse_field(fields.next(), list, number, line, EXPECTED)?;
+                *value = parse_coordinate(fields.next(), list, number, line, EXPECTED)?;
             }
             let [left, right, top, bottom] = [values[0], values[1], values[2], values[3]];
-            let valid = values.iter().all(|v| v.is_finite()) && right > left && bottom > top;
-            if fields.next().is_some() || !valid || relative.contains("..") {
+            if fields.next().is_some() || right <= left || bottom <= top || relative.contains("..") {
                 return Err(malformed(list, number, line, EXPECTED));
             }
             let mut landmarks = [(0f32, 0f32); 5];
@@ -88,6 +87,8 @@ mod tests {
             "net_7876\\a.jpg 308 104 95 299 1 2 3 4 5 6 7 8 9 10\r\n",
             "net_7876\\a.jpg 104 308 95 299 1 2 3 4 5 6 7 8 9 10 11\r\n",
             "..\\secret.jpg 104 308 95 299 1 2 3 4 5 6 7 8 9 10\r\n",
+            "net_7876\\a.jpg 104 inf 95 299 1 2 3 4 5 6 7 8 9 10\r\n",
+            "net_7876\\a.jpg 104 308 95 299 1 2 NaN 4 5 6 7 8 9 10\r\n",
         ];
         for case in cases {
             let error = parse_list(case, list, Path::new(".")).expect_err(case);

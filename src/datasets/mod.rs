@@ -49,6 +49,19 @@ pub fn parse_field<T: std::str::FromStr>(field: Option<&str>, path: &Path, line_
         .ok_or_else(|| malformed(path, line_number, line, expected))
 }
 
+/// Parses a pixel coordinate or size: a finite number, because an infinite or NaN one would
+/// pass every later comparison wrongly.
+///
+/// # Errors
+/// The error of [`parse_field`] when the field is missing, not a number or not finite.
+pub fn parse_coordinate(field: Option<&str>, path: &Path, line_number: usize, line: &str, expected: &str) -> Result<f32> {
+    let value: f32 = parse_field(field, path, line_number, line, expected)?;
+    if !value.is_finite() {
+        return Err(malformed(path, line_number, line, expected));
+    }
+    Ok(value)
+}
+
 /// Returns the first of `candidates` under `root` that is a folder.
 pub fn first_existing_dir(root: &Path, candidates: &[&str]) -> Option<PathBuf> {
     candidates.iter().map(|name| root.join(name)).find(|path| path.is_dir())
