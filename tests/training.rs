@@ -1,10 +1,12 @@
 //! Tiny training runs on real images: outputs, exact resume, overwrite protection, divergence,
-//! and a training process killed with SIGKILL and resumed.
+//! and a training process killed with SIGKILL and resumed. Also the command line on damaged
+//! weights files.
 
 #![cfg(all(feature = "train", not(target_arch = "wasm32")))]
 
 mod common;
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use sepface::datasets::lfw;
 use sepface::faces::{FaceSample, stored_crop};
 use sepface::finetune::{FineTuneConfig, FineTuner};
 use sepface::loss::TripletLossConfig;
-use sepface::model::{BackboneConfig, ConvKind, DetectorConfig, EmbedderConfig};
+use sepface::model::{BackboneConfig, ConvKind, Detector, DetectorConfig, EmbedderConfig};
 use sepface::preprocess::center_box;
 use sepface::train::data::cuhk_sources;
 use sepface::train::detector::{DetectorTask, load_box_samples};
@@ -24,6 +26,7 @@ use sepface::train::embedder::{EmbedderData, EmbedderTask};
 use sepface::train::history::History;
 use sepface::train::runner::{self, RunSummary, TrainTask};
 use sepface::train::{StopFlag, TrainEvent, TrainOptions};
+use sepface::weights;
 
 fn tiny_detector() -> DetectorConfig {
     let backbone = BackboneConfig::new(32, vec![4, 8], vec![1, 1], ConvKind::Separable).with_batch_norm(true);
@@ -203,6 +206,28 @@ fn wait_for_checkpoint(out: &Path, epoch: usize, limit: Duration) -> bool {
 }
 
 #[test]
+fn cli_names_a_damaged_weights_file() {
+    let Some(data) = common::data_dir("cli_names_a_damaged_weights_file") else { return };
+    let folder = tempfile::tempdir().expect("temporary folder");
+    let shipped = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/detector.bpk")).expect("shipped detector");
+    let mut flipped = shipped.clone();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 0x40;
+    let embedder = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/embedder.bpk")).expect("shipped embedder");
+    let cases = [("cut.bpk", shipped[..shipped.len() / 2].to_vec(), "truncated"), ("flipped.bpk", flipped, "checksum mismatch"), ("swapped.bpk", embedder, "holds embedder weights")];
+    let photo = data.join("lfw/lfw-deepfunneled/George_W_Bush/George_W_Bush_0007.jpg");
+    for (name, bytes, problem) in cases {
+        let path = folder.path().join(name);
+        std::fs::write(&path, bytes).expect("damaged copy");
+        let output = cli(&["detect", "--detector", path.to_str().expect("utf-8 path"), photo.to_str().expect("utf-8 path")]).output().expect("sepface detect");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}: accepted");
+        assert!(stderr.contains(name), "{name}: {stderr}");
+        assert!(stderr.contains(problem), "{name}: {stderr}");
+    }
+}
+
+#[test]
 fn killed_training_process_resumes_to_the_same_metrics() {
     let Some(data) = common::data_dir("killed_training_process_resumes_to_the_same_metrics") else { return };
     // A small CUHK list keeps the run short.
@@ -229,7 +254,10 @@ fn killed_training_process_resumes_to_the_same_metrics() {
     assert!(wait_for_checkpoint(&killed, 1, Duration::from_secs(300)), "no checkpoint after epoch 1");
     std::thread::sleep(Duration::from_millis(150));
     child.kill().expect("SIGKILL");
-    child.wait().expect("killed run");
+    let killed_status = child.wait().expect("killed run");
+    assert_eq!(killed_status.signal(), Some(9), "the run ended before the kill: {killed_status}");
+    // Killed during epoch 2: its checkpoint was not written yet.
+    assert!(!wait_for_checkpoint(&killed, 2, Duration::ZERO), "the kill came after epoch 2 ended");
     let status = run(&killed, &["--resume"]).status().expect("resumed run");
     assert!(status.success());
 
@@ -237,9 +265,13 @@ fn killed_training_process_resumes_to_the_same_metrics() {
     let actual = History::load(&killed).expect("metrics");
     assert_eq!(actual.epochs.len(), 3);
     for (a, b) in expected.epochs.iter().zip(&actual.epochs) {
+        assert_eq!(a.train_loss, b.train_loss, "epoch {}", a.epoch);
         assert_eq!(a.validation_loss, b.validation_loss, "epoch {}", a.epoch);
         assert_eq!(a.metrics.get("mean_iou"), b.metrics.get("mean_iou"), "epoch {}", a.epoch);
     }
+    let best = |out: &Path| weights::load_file::<Detector>(&out.join("best.bpk"), &Device::flex()).expect("best weights").model;
+    let (expected, actual) = (best(&straight), best(&killed));
+    assert_eq!(expected.output.weight.val().into_data(), actual.output.weight.val().into_data());
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! SVG plots for the reports: training curves, distance histograms and ROC curves.
+//! SVG plots for the reports: training curves, distance histograms and ROC curves. Each is
+//! drawn in memory and written through a temporary file, like every other report file.
 
 use std::path::Path;
 
@@ -23,7 +24,7 @@ pub struct Series<'a> {
 
 const COLORS: [RGBColor; 6] = [RGBColor(9, 105, 218), RGBColor(207, 34, 46), RGBColor(26, 127, 55), RGBColor(191, 135, 0), RGBColor(130, 80, 223), RGBColor(87, 96, 106)];
 
-/// Draws line series on shared axes into an SVG file.
+/// Draws line series on shared axes into an SVG file at `path`.
 pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<()> {
     let all = series.iter().flat_map(|s| s.points.iter());
     let (mut x_max, mut y_min, mut y_max) = (1.0f64, f64::INFINITY, f64::NEG_INFINITY);
@@ -36,7 +37,8 @@ pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
         (y_min, y_max) = (0.0, 1.0);
     }
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
-    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -55,7 +57,10 @@ pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
     }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    root.present().map_err(|e| plot_error(path, e))?;
+    drop(chart);
+    drop(root);
+    crate::weights::write_atomic(path, svg.as_bytes())
 }
 
 /// Draws the same-person and different-people distance histograms side by side in each bin.
@@ -63,7 +68,8 @@ pub fn histogram(path: &Path, title: &str, histogram: &DistanceHistogram) -> Res
     let bins = histogram.positive.len().max(1);
     let width = (histogram.max - histogram.min) as f64 / bins as f64;
     let top = histogram.positive.iter().chain(&histogram.negative).copied().max().unwrap_or(1).max(1) as f64;
-    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (720, 420)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| plot_error(path, e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 20))
@@ -86,7 +92,10 @@ pub fn histogram(path: &Path, title: &str, histogram: &DistanceHistogram) -> Res
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
     }
     chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| plot_error(path, e))?;
-    root.present().map_err(|e| plot_error(path, e))
+    root.present().map_err(|e| plot_error(path, e))?;
+    drop(chart);
+    drop(root);
+    crate::weights::write_atomic(path, svg.as_bytes())
 }
 
 /// Draws ROC curves (true accept rate against false accept rate).
