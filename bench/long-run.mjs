@@ -1,9 +1,9 @@
 // Runs live verification of the sepface page for many frames in headless Chromium, with the
 // fake camera playing photos of one person. Every --every frames it samples the wasm linear
-// memory, the JS heap after a forced garbage collection (Chrome DevTools Protocol), on WebGPU
-// the GPU memory burn's allocator holds, and the frame latency. Wasm memory only grows, so a
-// leak shows as steps. Memory is flat when the last samples equal the first ones after
-// warm-up.
+// memory, the bytes in use in the wasm heap, the JS heap after a forced garbage collection (Chrome
+// DevTools Protocol), on WebGPU the GPU memory burn's allocator holds, and the frame latency.
+// Wasm memory only grows, so a leak shows there as steps, while the heap count shows any
+// leak at once. Memory is flat when the last samples equal the first ones after warm-up.
 //
 // Usage (from the crate root, after `trunk build --release`):
 //   node bench/long-run.mjs [--frames 10000] [--every 500] [--backend cpu|webgpu] [--json FILE]
@@ -31,6 +31,8 @@ async function sample(page, session, started) {
     frames: Number(body.frames || 0),
     seconds: Math.round((Date.now() - started) / 1000),
     wasmBytes: Number(body.wasmBytes || 0),
+    // Bytes in use in the wasm heap after the last frame. Unlike wasmBytes, it falls with every free.
+    heapBytes: body.heapBytes === undefined ? null : Number(body.heapBytes),
     // burn's allocator on the GPU (WebGPU only), read by the page every 100 frames.
     gpuAllocations: body.gpuAllocations === undefined ? null : Number(body.gpuAllocations),
     gpuBytesInUse: body.gpuBytesInUse === undefined ? null : Number(body.gpuBytesInUse),
@@ -74,7 +76,7 @@ async function main() {
     samples.push(await sample(page, session, started));
     const last = samples[samples.length - 1];
     const gpu = last.gpuBytesReserved === null ? '' : `, GPU ${(last.gpuBytesInUse / 1e6).toFixed(2)} MB in use of ${(last.gpuBytesReserved / 1e6).toFixed(2)} MB reserved (${last.gpuAllocations} buffers)`;
-    console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB${gpu}, ${last.frameMs} ms/frame, ${last.verdict}`);
+    console.log(`${last.frames} frames, ${last.seconds} s: wasm ${(last.wasmBytes / 1e6).toFixed(1)} MB, wasm heap in use ${last.heapBytes} bytes, JS heap ${(last.jsHeapUsedBytes / 1e6).toFixed(2)} MB${gpu}, ${last.frameMs} ms/frame, ${last.verdict}`);
     // Rewritten after every sample, so that a run stopped early keeps the samples taken so far.
     write(samples, await page.getAttribute('body', 'data-backend'));
   }
@@ -83,7 +85,7 @@ async function main() {
   server.close();
   const [first, last] = [samples[0], samples[samples.length - 1]];
   const gpu = last.gpuBytesReserved === null ? '' : `; GPU reserved ${first.gpuBytesReserved} -> ${last.gpuBytesReserved} bytes, in use ${first.gpuBytesInUse} -> ${last.gpuBytesInUse}`;
-  console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes${gpu}`);
+  console.log(`wasm memory ${first.wasmBytes} -> ${last.wasmBytes} bytes; wasm heap in use ${first.heapBytes} -> ${last.heapBytes} bytes; JS heap ${first.jsHeapUsedBytes} -> ${last.jsHeapUsedBytes} bytes${gpu}`);
 }
 
 main().catch((error) => { console.error(error); process.exit(1); });

@@ -19,6 +19,7 @@
 //! - [`sampler`]: P x K identity batches for the triplet loss.
 //! - [`verify`]: the detect, crop, embed and compare pipeline.
 //! - [`finetune`]: short triplet-loss fine-tuning runs, as the web app runs them.
+//! - [`heap`]: a counting allocator, installed in the browser build.
 //! - `train` (feature `train`): native training, evaluation and reports.
 //! - `web` (wasm32 only): the browser API.
 
@@ -28,6 +29,7 @@ pub mod datasets;
 pub mod error;
 pub mod faces;
 pub mod finetune;
+pub mod heap;
 pub mod loss;
 pub mod metrics;
 pub mod model;
@@ -42,6 +44,11 @@ pub mod web;
 pub mod weights;
 
 pub use error::{Result, SepfaceError};
+
+/// The browser build counts its heap bytes, for the long-run memory checks.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: heap::CountingAllocator = heap::CountingAllocator;
 
 pub use boxes::FaceBox;
 pub use verify::{Enrollment, FaceDetection, Verification, Verifier, VerifySettings};

@@ -343,6 +343,13 @@ impl App {
         to_js(&usage)
     }
 
+    /// Returns the bytes in use in the wasm heap: allocated and not yet freed. Unlike the size
+    /// of the wasm memory, it falls with every free, so a leak shows as a rising count.
+    #[wasm_bindgen(js_name = heapBytesInUse)]
+    pub fn heap_bytes_in_use(&self) -> f64 {
+        crate::heap::bytes_in_use() as f64
+    }
+
     /// Returns the current settings (threshold, distance, margins) as a JS object.
     pub fn settings(&self) -> Result<JsValue, JsError> {
         to_js(self.verifier.settings())

@@ -144,10 +144,16 @@ async fn fine_tuning_lowers_the_loss_on_webgpu() {
 
 #[wasm_bindgen_test]
 async fn bad_inputs_are_errors_not_panics() {
-    let truncated = App::create(DETECTOR[..DETECTOR.len() / 2].to_vec(), EMBEDDER.to_vec(), "cpu".into()).await;
-    assert!(truncated.is_err(), "a truncated detector file must be refused");
-    let swapped = App::create(EMBEDDER.to_vec(), DETECTOR.to_vec(), "cpu".into()).await;
-    assert!(swapped.is_err(), "an embedder file given as the detector must be refused");
+    let truncated = error_message(App::create(DETECTOR[..DETECTOR.len() / 2].to_vec(), EMBEDDER.to_vec(), "cpu".into()).await, "truncated detector");
+    assert!(truncated.contains("detector.bpk"), "{truncated}");
+    assert!(truncated.contains("truncated"), "{truncated}");
+    let swapped = error_message(App::create(EMBEDDER.to_vec(), DETECTOR.to_vec(), "cpu".into()).await, "swapped files");
+    assert!(swapped.contains("holds embedder weights"), "{swapped}");
+    let mut flipped = DETECTOR.to_vec();
+    let last = flipped.len() - 5;
+    flipped[last] ^= 0x40;
+    let corrupted = error_message(App::create(flipped, EMBEDDER.to_vec(), "cpu".into()).await, "corrupted detector");
+    assert!(corrupted.contains("checksum mismatch"), "{corrupted}");
 
     let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
     assert!(app.enroll_file(b"not an image".to_vec(), "notes.jpg".into()).await.is_err());
@@ -156,6 +162,50 @@ async fn bad_inputs_are_errors_not_panics() {
     assert!(app.verify_frame(vec![0; 64], 4, 4).await.is_err(), "verification without an enrollment");
     assert!(app.set_threshold(f32::NAN).is_err());
     assert!(app.tuning_step().await.is_err(), "a step without a run");
+}
+
+/// Returns the message of a call that must fail.
+fn error_message<T>(result: Result<T, wasm_bindgen::JsError>, case: &str) -> String {
+    match result {
+        Ok(_) => panic!("{case}: accepted"),
+        Err(error) => String::from(js_sys::Error::from(wasm_bindgen::JsValue::from(error)).message()),
+    }
+}
+
+/// Encodes an RGB image of `width x height` in `format`.
+fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let image = image::RgbImage::from_fn(width, height, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 128]));
+    let mut bytes = Vec::new();
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), format).expect("encode");
+    bytes
+}
+
+/// Builds a 35-byte GIF whose header and only frame claim 60000x60000 pixels.
+fn gif_bomb() -> Vec<u8> {
+    let side = 60000u16.to_le_bytes();
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&[side[0], side[1], side[0], side[1], 0, 0, 0]);
+    gif.extend_from_slice(&[0x2c, 0, 0, 0, 0, side[0], side[1], side[0], side[1], 0]);
+    gif.extend_from_slice(&[2, 2, 0x4c, 0x01, 0, 0x3b]);
+    gif
+}
+
+#[wasm_bindgen_test]
+async fn hostile_images_name_the_file() {
+    let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
+    let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
+    let cases: [(&str, Vec<u8>, &str); 5] = [
+        ("notes.jpg", b"not an image".to_vec(), "not a JPEG, PNG, WebP or GIF"),
+        ("empty.jpg", Vec::new(), "empty"),
+        ("cut.jpg", jpeg[..jpeg.len() / 2].to_vec(), "truncated"),
+        ("bomb.gif", gif_bomb(), "60000"),
+        ("dot.png", encoded(1, 1, image::ImageFormat::Png), "no face"),
+    ];
+    for (name, bytes, problem) in cases {
+        let message = error_message(app.enroll_file(bytes, name.into()).await, name);
+        assert!(message.contains(name), "{name}: {message}");
+        assert!(message.contains(problem), "{name}: {message}");
+    }
 }
 
 #[wasm_bindgen_test]

@@ -361,12 +361,14 @@ async function verifyOnce() {
   state.frames.push(now);
   while (state.frames.length && now - state.frames[0] > 2000) state.frames.shift();
   $('fps').textContent = (state.frames.length / 2).toFixed(1);
-  // Read by the tests and benchmarks: frame latency, frames so far, wasm linear memory.
+  // Read by the tests and benchmarks: frame latency, frames so far, wasm linear memory and the
+  // bytes in use in its heap.
   document.body.dataset.frameMs = String(Math.round(now - began));
   state.frameCount = (state.frameCount || 0) + 1;
   document.body.dataset.frames = String(state.frameCount);
   document.body.dataset.wasmBytes = String(state.memory.buffer.byteLength);
-  if (state.frameCount % 100 === 1) await showDeviceMemory();
+  document.body.dataset.heapBytes = String(await withApp((app) => app.heapBytesInUse()));
+  if (state.frameCount % 10 === 1) await showDeviceMemory();
 }
 
 // Publishes what burn's allocator holds on the GPU (nothing on the CPU backend), for the

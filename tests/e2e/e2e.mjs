@@ -2,10 +2,12 @@
 //
 // Chromium's fake camera plays a clip made at test time from real photos of one person. The
 // test enrolls another photo of that person and expects a match, then a photo of someone else
-// and expects no match. It also runs fine-tuning, and keeps the fine-tuned embedder and an
-// enrollment made with it across a reload before deleting them. Then it saves and deletes an
-// enrollment, checks the camera-refused message, and fails on any request that leaves the
-// page's own origin.
+// and expects no match, and checks that frames leak no memory, before and after a WebGPU
+// device loss. It also runs fine-tuning, and keeps the fine-tuned embedder and an enrollment
+// made with it across a reload before deleting them. Then it saves and deletes an enrollment
+// and checks the camera-refused message. It fails on any request that leaves the
+// page's own origin or is not a GET of one of the built page's files, and checks that the
+// Content-Security-Policy blocks a request to another local server.
 //
 // Usage: node tests/e2e/e2e.mjs   (run from the crate root after `trunk build`)
 // Environment: SEPFACE_DATA (face data folder, default ../shared/data), SEPFACE_DIST (default
@@ -38,14 +40,15 @@ function fail(message) {
   process.exit(1);
 }
 
-/** Serves `root` on 127.0.0.1 and records every path asked for. */
+/** Serves `root` on 127.0.0.1 and records every request as `{ method, path, status }`. */
 function serve() {
   const served = [];
   const server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url, 'http://127.0.0.1').pathname);
-    served.push(path);
     const file = join(root, path === '/' ? 'index.html' : path);
-    if (!file.startsWith(root) || !existsSync(file) || !statSync(file).isFile()) {
+    const found = request.method === 'GET' && file.startsWith(root) && existsSync(file) && statSync(file).isFile();
+    served.push({ method: request.method, path, status: found ? 200 : 404 });
+    if (!found) {
       response.writeHead(404).end('not found');
       return;
     }
@@ -98,6 +101,30 @@ async function expectMajority(page, wanted, label) {
   console.log(`${label}: ${JSON.stringify(states)}`);
   await page.screenshot({ path: join(artifacts, `e2e-${label}.png`), fullPage: true });
   if (hits * 2 <= states.length) fail(`${label}: expected mostly "${wanted}" verdicts, got ${JSON.stringify(states)}`);
+}
+
+/**
+ * Runs `frames` more verification frames and fails if the bytes in use in the wasm heap grew,
+ * or on WebGPU the buffers and bytes in use in burn's allocator (read every 10 frames).
+ */
+async function noLeakPerFrame(page, frames) {
+  const read = () => page.evaluate(() => ({ ...document.body.dataset }));
+  const reach = (count) => page.waitForFunction((n) => Number(document.body.dataset.frames) >= n, count, { timeout: 600_000 });
+  await reach(Number((await read()).frames) + 10);
+  const start = await read();
+  await reach(Number(start.frames) + frames);
+  const end = await read();
+  const grown = Number(end.heapBytes) - Number(start.heapBytes);
+  const where = `frames ${start.frames} to ${end.frames} on ${end.backend}`;
+  if (!(grown <= 0)) fail(`${where}: the wasm heap grew from ${start.heapBytes} to ${end.heapBytes} bytes`);
+  let gpu = '';
+  if (end.backend === 'webgpu') {
+    if (end.gpuAllocations !== start.gpuAllocations || end.gpuBytesInUse !== start.gpuBytesInUse) {
+      fail(`${where}: GPU memory went from ${start.gpuAllocations} buffers, ${start.gpuBytesInUse} bytes to ${end.gpuAllocations}, ${end.gpuBytesInUse}`);
+    }
+    gpu = `, GPU ${end.gpuAllocations} buffers and ${end.gpuBytesInUse} bytes in use`;
+  }
+  console.log(`no leak over ${where}: wasm heap ${start.heapBytes} -> ${end.heapBytes} bytes${gpu}`);
 }
 
 // Keeps every WebGPU device the page requests, so the test can destroy it as a driver reset
@@ -182,10 +209,11 @@ async function savedEnrollments(page) {
   await page.waitForFunction(() => document.querySelector('#saved-list').dataset.count === '0');
 }
 
-async function cameraRefused(origin) {
+async function cameraRefused(origin, requests) {
   const browser = await launch([]);
   const context = await browser.newContext({ permissions: [] });
   const page = await context.newPage();
+  page.on('request', (request) => requests.push(request.url()));
   await page.goto(`${origin}/?backend=cpu`);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 300_000 });
   await page.click('#camera-start');
@@ -194,6 +222,29 @@ async function cameraRefused(origin) {
   await browser.close();
   if (!/refused|No camera/.test(message)) fail(`camera refusal message: ${message}`);
   console.log(`camera refused: ${message}`);
+}
+
+/**
+ * Checks that the page's Content-Security-Policy blocks a fetch and an image from another
+ * server on 127.0.0.1, and that the server receives nothing.
+ */
+async function policyBlocksOtherServers(page) {
+  let hits = 0;
+  const other = createServer((request, response) => { hits += 1; response.writeHead(200, { 'Access-Control-Allow-Origin': '*' }).end('x'); });
+  await new Promise((done) => other.listen(0, '127.0.0.1', done));
+  const target = `http://127.0.0.1:${other.address().port}/probe`;
+  const outcome = await page.evaluate(async (url) => {
+    const violations = [];
+    document.addEventListener('securitypolicyviolation', (event) => violations.push(event.violatedDirective));
+    const fetched = await fetch(url).then(() => 'loaded', () => 'blocked');
+    const image = await new Promise((done) => { const img = new Image(); img.onload = () => done('loaded'); img.onerror = () => done('blocked'); img.src = url; });
+    await new Promise((done) => setTimeout(done, 100));
+    return { fetched, image, violations };
+  }, target);
+  other.close();
+  if (outcome.fetched !== 'blocked' || outcome.image !== 'blocked' || hits > 0) fail(`the page reached another server: ${JSON.stringify(outcome)}, ${hits} request(s) received`);
+  if (!outcome.violations.some((d) => d.startsWith('connect-src')) || !outcome.violations.some((d) => d.startsWith('img-src'))) fail(`no policy violation reported: ${JSON.stringify(outcome)}`);
+  console.log(`content security policy: blocked ${outcome.violations.join(', ')}`);
 }
 
 async function main() {
@@ -222,18 +273,26 @@ async function main() {
   await expectMajority(page, 'match', 'match');
   await enroll(page, OTHER);
   await expectMajority(page, 'no-match', 'no-match');
+  await noLeakPerFrame(page, 30);
   await deviceLoss(page);
+  await noLeakPerFrame(page, 200);
   await page.click('#camera-stop');
   await fineTune(page);
   await savedEmbedder(page);
   await savedEnrollments(page);
-  await browser.close();
-  await cameraRefused(origin);
-  server.close();
-
   const foreign = requests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
   if (foreign.length) fail(`the page made requests outside its origin: ${foreign.join(', ')}`);
-  console.log(`privacy: ${requests.length} requests, all to ${origin}: ${[...new Set(served)].join(' ')}`);
+  await policyBlocksOtherServers(page);
+  await browser.close();
+  const refusedRequests = [];
+  await cameraRefused(origin, refusedRequests);
+  server.close();
+
+  const outside = refusedRequests.filter((url) => !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:'));
+  if (outside.length) fail(`the camera-refused page made requests outside its origin: ${outside.join(', ')}`);
+  const unknown = served.filter((request) => request.status !== 200);
+  if (unknown.length) fail(`the page asked for something other than a GET of its own files: ${JSON.stringify(unknown)}`);
+  console.log(`privacy: ${requests.length + refusedRequests.length} requests, all GETs of the page's files: ${[...new Set(served.map((request) => request.path))].join(' ')}`);
   console.log('end-to-end test passed');
 }
 
