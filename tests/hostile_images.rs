@@ -162,3 +162,29 @@ fn every_exif_orientation_is_applied() {
         assert_eq!(upright.get_pixel(x, y).0, [255, 0, 0], "orientation {orientation}: red pixel at ({x}, {y})");
     }
 }
+
+/// Inserts an APP1 EXIF segment after a JPEG's SOI marker and its JFIF APP0 segment, if any.
+fn with_exif_segment(jpeg: &[u8], exif: &[u8]) -> Vec<u8> {
+    let after_app0 = if jpeg[2..4] == [0xff, 0xe0] { 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]])) } else { 2 };
+    let length = u16::try_from(2 + 6 + exif.len()).expect("a short segment");
+    let segment = [&[0xff, 0xe1], length.to_be_bytes().as_slice(), b"Exif\0\0", exif].concat();
+    [&jpeg[..after_app0], &segment, &jpeg[after_app0..]].concat()
+}
+
+#[test]
+fn every_exif_orientation_is_applied_to_jpeg() {
+    // As in the PNG test, at 16x8 so that each colour survives JPEG compression: red on the
+    // left half, blue on the right.
+    let image = RgbImage::from_fn(16, 8, |x, _| if x < 8 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) });
+    let jpeg = encode(DynamicImage::ImageRgb8(image), ImageFormat::Jpeg);
+    let red_half = [(0, 0), (1, 0), (1, 0), (0, 0), (0, 0), (0, 0), (0, 1), (0, 1)];
+    for orientation in 1..=8u16 {
+        let upright = decode_image(&with_exif_segment(&jpeg, &exif_orientation(orientation)), "turned.jpg").expect("JPEG with EXIF");
+        let size = if orientation <= 4 { (16, 8) } else { (8, 16) };
+        assert_eq!(upright.dimensions(), size, "orientation {orientation}");
+        let (x, y) = red_half[orientation as usize - 1];
+        let [r, _, b] = upright.get_pixel(x * 8 + 4, y * 8 + 4).0;
+        assert!(r > 200, "orientation {orientation}: red expected in half ({x}, {y}), got {r}, {b}");
+        assert!(b < 60, "orientation {orientation}: red expected in half ({x}, {y}), got {r}, {b}");
+    }
+}

@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, Once};
 
 use burn::prelude::*;
 use image::{RgbImage, imageops};
@@ -54,10 +55,44 @@ fn side_by_side(large: &RgbImage, small: &RgbImage, scale: f32) -> RgbImage {
 /// Scale of the second, smaller face in the composites.
 const SMALL_SCALE: f32 = 0.6;
 
+/// A logger that keeps every warning, so a test can check the one it expects.
+struct WarningLog(Mutex<Vec<String>>);
+
+impl log::Log for WarningLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            self.0.lock().expect("warning log").push(record.args().to_string());
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+static WARNINGS: WarningLog = WarningLog(Mutex::new(Vec::new()));
+
+/// Installs [`WARNINGS`] as the logger, once for all tests of this file.
+fn capture_warnings() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        log::set_logger(&WARNINGS).expect("no other logger");
+        log::set_max_level(log::LevelFilter::Warn);
+    });
+}
+
+/// Returns whether a warning that starts with `source_name` was logged.
+fn warned_about(source_name: &str) -> bool {
+    WARNINGS.0.lock().expect("warning log").iter().any(|warning| warning.starts_with(source_name))
+}
+
 #[test]
 fn several_faces_use_largest() {
     let Some(data) = common::data_dir("several_faces_use_largest") else { return };
     let verifier = shipped_verifier();
+    capture_warnings();
     let (mut counted, mut largest) = (0, 0);
     for (large, small) in PAIRS {
         let large_photo = lfw(&data, large);
@@ -67,6 +102,8 @@ fn several_faces_use_largest() {
         let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
         let on_large = centre < large_photo.width() as f32 / canvas.width() as f32;
         eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
+        // The documented behaviour: the largest face is used, with a warning.
+        assert_eq!(warned_about(&name), detection.others > 0, "{name}: a warning exactly when other faces are found");
         counted += usize::from(detection.others > 0);
         largest += usize::from(on_large);
     }
