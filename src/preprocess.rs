@@ -78,11 +78,36 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
         });
     }
     let orientation = decoder.orientation().ok();
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|error| decode_error(error.to_string()))?;
+    let mut image = decode_pixels(decoder).map_err(decode_error)?;
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
     Ok(to_rgb(image))
+}
+
+/// Decodes the pixels, turning a panic inside the decoder into an error natively.
+///
+/// zune-jpeg 0.5.15, image's JPEG decoder, panics on some malformed JPEGs in its AVX2 code
+/// (an `unwrap` in the inverse DCT), while its portable code returns an error for the same
+/// files. So native builds on x86 catch the panic.
+///
+/// NOTE: wasm32 builds abort on a panic and cannot catch one. They run the portable code, which
+/// returns an error on the file that makes the AVX2 code panic (a browser test checks it), but
+/// no test shows that no other decoder panic remains there.
+fn decode_pixels(decoder: impl ImageDecoder) -> std::result::Result<DynamicImage, String> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let decoded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)));
+        let message = |panic: Box<dyn std::any::Any + Send>| {
+            let detail = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+            format!("the decoder failed on malformed data ({}); the file is damaged", detail.unwrap_or_else(|| "no message".into()))
+        };
+        decoded.map_err(message)?.map_err(|error| error.to_string())
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        DynamicImage::from_decoder(decoder).map_err(|error| error.to_string())
+    }
 }
 
 /// Whether a JPEG stream ends its last scan with an end-of-image marker (`FF D9`).
