@@ -1,14 +1,16 @@
-//! Measures the several-faces search of the shipped detector on composites of two LFW photos of
-//! different people, the second shrunk and placed beside or below the first, and on CUHK test
-//! photos that show one face. It prints how often the second face was counted, how often the
-//! larger face was chosen, and how often a single face was reported with others.
+//! Measures the several-faces search of the shipped detector on composites of LFW photos of
+//! different people: two, the second shrunk and placed beside or below the first, and three, a
+//! large one between two shrunk ones. It also runs on CUHK test photos that show one face. It
+//! prints how often another face was counted, how often the largest face was chosen, and how
+//! often a single face was reported with others.
 //!
 //! ```text
 //! cargo run --example several_faces -- [DATA_DIR] [COMPOSITES] [FIRST_PERSON]
 //! ```
 //!
 //! The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
-//! with the next one taken, so another `FIRST_PERSON` gives other people.
+//! with the next one taken (and the one after, for three), so another `FIRST_PERSON` gives
+//! other people.
 
 use std::path::{Path, PathBuf};
 
@@ -24,12 +26,24 @@ use sepface::weights::{self, Weights};
 /// Scale of the second, smaller face.
 const SMALL_SCALE: f32 = 0.6;
 
-/// Position of the smaller photo.
+/// Position of the smaller photos.
 #[derive(Clone, Copy, Debug)]
 enum Layout {
     Right,
     Left,
     Below,
+    /// One on each side: three faces.
+    BothSides,
+}
+
+impl Layout {
+    /// Number of photos in a composite.
+    fn photos(self) -> usize {
+        match self {
+            Layout::BothSides => 3,
+            _ => 2,
+        }
+    }
 }
 
 fn load(path: &Path) -> Result<RgbImage> {
@@ -37,22 +51,36 @@ fn load(path: &Path) -> Result<RgbImage> {
     Ok(decode_image(&bytes, &path.display().to_string())?)
 }
 
-/// Puts `large` and `small` (scaled by [`SMALL_SCALE`]) on a grey canvas; returns it with the
-/// large photo's region, normalised.
-fn compose(large: &RgbImage, small: &RgbImage, layout: Layout) -> (RgbImage, [f32; 4]) {
-    let (width, height) = ((small.width() as f32 * SMALL_SCALE) as u32, (small.height() as f32 * SMALL_SCALE) as u32);
-    let small = imageops::resize(small, width, height, imageops::FilterType::Triangle);
-    let grey = image::Rgb([128, 128, 128]);
-    // The small photo is centred on the large one's side; a larger "small" photo gets offset 0.
-    let (beside_y, below_x) = (large.height().saturating_sub(height) / 2, large.width().saturating_sub(width) / 2);
-    let (canvas_width, canvas_height, large_at, small_at) = match layout {
-        Layout::Right => (large.width() + width, large.height().max(height), (0, 0), (large.width(), beside_y)),
-        Layout::Left => (large.width() + width, large.height().max(height), (width, 0), (0, beside_y)),
-        Layout::Below => (large.width().max(width), large.height() + height, (0, 0), (below_x, large.height())),
+/// Shrinks `photo` by [`SMALL_SCALE`].
+fn shrink(photo: &RgbImage) -> RgbImage {
+    let (width, height) = ((photo.width() as f32 * SMALL_SCALE) as u32, (photo.height() as f32 * SMALL_SCALE) as u32);
+    imageops::resize(photo, width, height, imageops::FilterType::Triangle)
+}
+
+/// Puts `large` and the `small` photos (shrunk by [`SMALL_SCALE`]) on a grey canvas and returns
+/// it with the large photo's region, normalised. [`Layout::BothSides`] takes two small photos, the
+/// others one.
+fn compose(large: &RgbImage, small: &[RgbImage], layout: Layout) -> (RgbImage, [f32; 4]) {
+    let small: Vec<RgbImage> = small.iter().map(shrink).collect();
+    let (first, last) = (&small[0], &small[small.len() - 1]);
+    // A small photo is centred on the large one's side. One taller or wider than it gets offset 0.
+    let beside_y = |photo: &RgbImage| large.height().saturating_sub(photo.height()) / 2;
+    let below_x = large.width().saturating_sub(first.width()) / 2;
+    let tallest = small.iter().map(RgbImage::height).fold(large.height(), u32::max);
+    let (canvas_width, canvas_height, large_at, placed) = match layout {
+        Layout::Right => (large.width() + first.width(), tallest, (0, 0), vec![(large.width(), beside_y(first))]),
+        Layout::Left => (large.width() + first.width(), tallest, (first.width(), 0), vec![(0, beside_y(first))]),
+        Layout::Below => (large.width().max(first.width()), large.height() + first.height(), (0, 0), vec![(below_x, large.height())]),
+        Layout::BothSides => {
+            let placed = vec![(0, beside_y(first)), (first.width() + large.width(), beside_y(last))];
+            (first.width() + large.width() + last.width(), tallest, (first.width(), 0), placed)
+        }
     };
-    let mut canvas = RgbImage::from_pixel(canvas_width, canvas_height, grey);
+    let mut canvas = RgbImage::from_pixel(canvas_width, canvas_height, image::Rgb([128, 128, 128]));
     imageops::replace(&mut canvas, large, i64::from(large_at.0), i64::from(large_at.1));
-    imageops::replace(&mut canvas, &small, i64::from(small_at.0), i64::from(small_at.1));
+    for (photo, (x, y)) in small.iter().zip(placed) {
+        imageops::replace(&mut canvas, photo, i64::from(x), i64::from(y));
+    }
     let region = [
         large_at.0 as f32 / canvas_width as f32,
         large_at.1 as f32 / canvas_height as f32,
@@ -63,7 +91,7 @@ fn compose(large: &RgbImage, small: &RgbImage, layout: Layout) -> (RgbImage, [f3
 }
 
 /// Returns the first photo of every seventh LFW person in name order, from `first`, until there
-/// are `count + 1`.
+/// are `count`.
 fn first_photos(lfw: &Path, count: usize, first: usize) -> Result<Vec<PathBuf>> {
     let mut people: Vec<PathBuf> = std::fs::read_dir(lfw)?.filter_map(|entry| entry.ok().map(|e| e.path())).filter(|p| p.is_dir()).collect();
     people.sort();
@@ -74,7 +102,7 @@ fn first_photos(lfw: &Path, count: usize, first: usize) -> Result<Vec<PathBuf>> 
         if let Some(first) = files.into_iter().next() {
             photos.push(first);
         }
-        if photos.len() == count + 1 {
+        if photos.len() == count {
             break;
         }
     }
@@ -91,14 +119,17 @@ fn main() -> Result<()> {
     let embedder: Weights<Embedder> = weights::load_file(Path::new("models/embedder.bpk"), &device)?;
     let verifier = Verifier::new(detector, embedder, &device);
 
-    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count, first)?;
-    if photos.len() < 2 {
+    // Two-face composites take `count + 1` photos, three-face ones one more.
+    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count + 2, first)?;
+    if photos.len() < 3 {
         bail!("found {} LFW photos from person {first} on; use a smaller FIRST_PERSON", photos.len());
     }
-    for layout in [Layout::Right, Layout::Left, Layout::Below] {
+    for layout in [Layout::Right, Layout::Left, Layout::Below, Layout::BothSides] {
+        let used = &photos[..(count + layout.photos() - 1).min(photos.len())];
         let (mut counted, mut larger, mut no_face) = (0, 0, 0);
-        for pair in photos.windows(2) {
-            let (canvas, region) = compose(&load(&pair[0])?, &load(&pair[1])?, layout);
+        for group in used.windows(layout.photos()) {
+            let small = group[1..].iter().map(|path| load(path)).collect::<Result<Vec<_>>>()?;
+            let (canvas, region) = compose(&load(&group[0])?, &small, layout);
             let Ok(detection) = block_on(verifier.detect(&canvas, "composite")) else {
                 no_face += 1;
                 continue;
@@ -108,8 +139,8 @@ fn main() -> Result<()> {
             counted += usize::from(detection.others > 0);
             larger += usize::from(x >= region[0] && x <= region[2] && y >= region[1] && y <= region[3]);
         }
-        let total = photos.len() - 1;
-        println!("{layout:?}: second face counted in {counted} of {total}, larger face chosen in {larger}, no face in {no_face}");
+        let total = used.len() + 1 - layout.photos();
+        println!("{layout:?}: another face counted in {counted} of {total}, largest face chosen in {larger}, no face in {no_face}");
     }
 
     let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt"))?;

@@ -188,13 +188,16 @@ impl Verifier {
         Ok(FaceDetection { others, ..faces[0] })
     }
 
-    /// Finds the faces in `image`, at most three, largest first.
+    /// Finds the faces in `image`, largest first.
     ///
     /// The detector regresses one box per image. So the search runs it on the whole image,
     /// then on the largest part of the image beside the face found, to look for another one.
     /// When the whole image gives no usable face box, the search also runs on two overlapping
     /// halves of the image. On two faces the whole image often gives one box around both, far
     /// wider or taller than a face, and a half may show a face too small in the whole image.
+    /// When the halves give none either and the image is at least twice as long as it is
+    /// wide, it runs on overlapping square windows along the longer side: with three faces in
+    /// a row, each half cuts one.
     /// Boxes that a crop's inner edge cuts are dropped, and boxes of the same face are merged.
     /// Where several faces remain, each is measured again on a crop around it, so that their
     /// sizes compare, and merged again.
@@ -206,7 +209,10 @@ impl Verifier {
         let plausible = |c: &FaceDetection| self.check_detection(image, c.face_box, c.presence, source_name).is_ok() && face_shaped(&c.face_box, image);
         let mut candidates = vec![whole];
         if !plausible(&whole) {
-            candidates.extend(self.search_halves(image).await?);
+            candidates.extend(self.search_windows(image, &search_windows(image.width(), image.height())).await?);
+        }
+        if !candidates.iter().any(|c| plausible(c)) {
+            candidates.extend(self.search_windows(image, &square_windows(image.width(), image.height())).await?);
         }
         let mut faces = distinct_faces(candidates.into_iter().filter(|c| plausible(c)));
         let Some(first) = faces.first().copied() else {
@@ -224,12 +230,12 @@ impl Verifier {
         Ok(faces)
     }
 
-    /// Runs the detector on the two overlapping halves of `image` and returns the boxes, in
-    /// the image's coordinates, that the halves' inner edges do not cut.
-    async fn search_halves(&self, image: &RgbImage) -> Result<Vec<FaceDetection>> {
+    /// Runs the detector on each of `windows` of `image` and returns the boxes, in the image's
+    /// coordinates, that the windows' inner edges do not cut.
+    async fn search_windows(&self, image: &RgbImage, windows: &[FaceBox]) -> Result<Vec<FaceDetection>> {
         let mut found = Vec::new();
-        for window in search_windows(image.width(), image.height()) {
-            found.extend(self.locate_within(image, &window).await?);
+        for window in windows {
+            found.extend(self.locate_within(image, window).await?);
         }
         Ok(found)
     }
@@ -475,6 +481,23 @@ fn search_windows(width: u32, height: u32) -> [FaceBox; 2] {
     }
 }
 
+/// Returns square windows as long as the shorter side of a `width x height` image, spaced
+/// along its longer side with at least half a window of overlap. Returns none for an image
+/// less than twice as long as it is wide, which the halves cover.
+fn square_windows(width: u32, height: u32) -> Vec<FaceBox> {
+    let side = width.min(height) as f32 / width.max(height).max(1) as f32;
+    if side > 0.5 || side <= 0.0 {
+        return Vec::new();
+    }
+    let count = ((1.0 - side) / (side / 2.0)).ceil() as usize + 1;
+    let stride = (1.0 - side) / (count - 1) as f32;
+    let window = |start: f32| {
+        let end = (start + side).min(1.0);
+        if width >= height { FaceBox::new(start, 0.0, end, 1.0) } else { FaceBox::new(0.0, start, 1.0, end) }
+    };
+    (0..count).map(|index| window(index as f32 * stride)).collect()
+}
+
 /// Maps a box found in `window` (normalised by the window) to the whole image.
 fn within(window: &FaceBox, face: &FaceBox) -> FaceBox {
     let x = |value: f32| window.left + value * window.width();
@@ -539,6 +562,22 @@ mod tests {
         assert_eq!(top.edges(), [0.0, 0.0, 1.0, 0.6]);
         assert!((bottom.top - 0.4).abs() < 1e-6, "{bottom:?}");
         assert_eq!(bottom.bottom, 1.0);
+    }
+
+    #[test]
+    fn square_windows_cover_long_images_with_overlap() {
+        assert!(square_windows(640, 480).is_empty(), "a 4:3 frame is left to the halves");
+        let windows = square_windows(220, 100);
+        assert_eq!(windows.len(), 4);
+        assert_eq!(windows[0].left, 0.0);
+        assert!((windows[3].right - 1.0).abs() < 1e-6, "{:?}", windows[3]);
+        for pair in windows.windows(2) {
+            assert!((pair[0].width() - 100.0 / 220.0).abs() < 1e-6, "{:?}", pair[0]);
+            assert!(pair[0].right - pair[1].left >= pair[0].width() / 2.0 - 1e-6, "overlap of {pair:?}");
+        }
+        let tall = square_windows(100, 300);
+        assert!(tall.iter().all(|window| window.left == 0.0 && window.right == 1.0), "{tall:?}");
+        assert!(square_windows(0, 100).is_empty());
     }
 
     #[test]
