@@ -190,15 +190,29 @@ fn gif_bomb() -> Vec<u8> {
     gif
 }
 
+/// Changes a 40x40 baseline JPEG's frame header to four components, the fourth sampled 2x2,
+/// while its scan still codes three. Natively, zune-jpeg's AVX2 code panics on this file.
+fn mixed_sampling_jpeg() -> Vec<u8> {
+    let jpeg = encoded(40, 40, image::ImageFormat::Jpeg);
+    let mut at = 2;
+    while jpeg[at + 1] != 0xc0 {
+        at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    }
+    let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+    let frame = [0xff, 0xc0, 0, 20, 8, 0, 40, 0, 40, 4, 0, 0x11, 1, 1, 0x11, 1, 2, 0x11, 1, 3, 0x22, 0];
+    [&jpeg[..at], frame.as_slice(), &jpeg[end..]].concat()
+}
+
 #[wasm_bindgen_test]
 async fn hostile_images_name_the_file() {
     let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
     let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         ("notes.jpg", b"not an image".to_vec(), "not a JPEG, PNG, WebP or GIF"),
         ("empty.jpg", Vec::new(), "empty"),
         ("cut.jpg", jpeg[..jpeg.len() / 2].to_vec(), "truncated"),
         ("bomb.gif", gif_bomb(), "60000"),
+        ("mixed.jpg", mixed_sampling_jpeg(), "could not decode"),
         ("dot.png", encoded(1, 1, image::ImageFormat::Png), "no face"),
     ];
     for (name, bytes, problem) in cases {
