@@ -124,7 +124,7 @@ pub enum SepfaceError {
     },
 
     /// A file could not be read or written.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {source}. {hint}")]
     Io {
         /// What was being done ("could not read", "could not write").
         action: String,
@@ -133,6 +133,8 @@ pub enum SepfaceError {
         /// The operating system error.
         #[source]
         source: std::io::Error,
+        /// The next step for the user.
+        hint: String,
     },
 
     /// A dataset file is missing or malformed.
@@ -164,22 +166,72 @@ impl SepfaceError {
 
     /// Builds an [`SepfaceError::Io`] for a failed read of `path`.
     pub fn read(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        let hint = match source.kind() {
+            std::io::ErrorKind::NotFound => "Check the path",
+            std::io::ErrorKind::PermissionDenied => "Check the file's permissions",
+            _ => "Check the file and the disk",
+        };
         Self::Io {
             action: "could not read".into(),
             path: path.as_ref().display().to_string(),
             source,
+            hint: hint.into(),
         }
     }
 
     /// Builds an [`SepfaceError::Io`] for a failed write of `path`.
     pub fn write(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        let hint = match source.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => "Free some disk space or choose a folder on another disk",
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => "Choose a folder you can write to",
+            _ => "Choose another folder",
+        };
         Self::Io {
             action: "could not write".into(),
             path: path.as_ref().display().to_string(),
             source,
+            hint: hint.into(),
+        }
+    }
+
+    /// Builds an [`SepfaceError::Io`] for a failed write of `path` through a temporary file
+    /// and a rename. Its hint adds that any earlier file at `path` is intact.
+    pub fn write_kept(path: impl AsRef<std::path::Path>, source: std::io::Error) -> Self {
+        match Self::write(path, source) {
+            Self::Io { action, path, source, hint } => Self::Io {
+                action,
+                path,
+                source,
+                hint: format!("{hint}. Any earlier file at that path is unchanged"),
+            },
+            other => other,
         }
     }
 }
 
 /// Result alias for sepface operations.
 pub type Result<T, E = SepfaceError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn full_disk_error_hints_freeing_space() {
+        // Every write to /dev/full fails with "no space left on device".
+        let source = std::fs::write("/dev/full", b"weights").expect_err("a full device");
+        let message = SepfaceError::write_kept("/dev/full", source).to_string();
+        assert!(message.contains("/dev/full"), "{message}");
+        assert!(message.contains("Free some disk space"), "{message}");
+        assert!(message.contains("unchanged"), "{message}");
+    }
+
+    #[test]
+    fn missing_file_error_hints_the_path() {
+        let source = std::fs::read("/nonexistent/sepface/weights.bpk").expect_err("no such file");
+        let message = SepfaceError::read("/nonexistent/sepface/weights.bpk", source).to_string();
+        assert!(message.contains("weights.bpk"), "{message}");
+        assert!(message.contains("Check the path"), "{message}");
+    }
+}

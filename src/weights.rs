@@ -344,7 +344,7 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     })();
     if let Err(error) = result {
         let _ = std::fs::remove_file(&temporary);
-        return Err(SepfaceError::write(path, error));
+        return Err(SepfaceError::write_kept(path, error));
     }
     Ok(())
 }
@@ -469,6 +469,7 @@ mod tests {
         std::fs::create_dir(folder.path().join(format!(".best.bpk.{}.tmp", std::process::id()))).expect("folder");
         let error = write_atomic(&path, b"next").expect_err("blocked write");
         assert!(error.to_string().contains("best.bpk"), "{error}");
+        assert!(error.to_string().contains("unchanged"), "{error}");
         assert_eq!(std::fs::read(&path).expect("previous file"), b"previous");
     }
 
