@@ -62,6 +62,11 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
         Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
             return Err(decode_error("the JPEG file is truncated (it has no end-of-image marker after its last scan)".into()));
         }
+        Some(image::ImageFormat::Jpeg) => {
+            if let Some(fault) = jpeg_scan_fault(bytes) {
+                return Err(decode_error(format!("{fault}, so the file is damaged")));
+            }
+        }
         Some(_) => {}
     }
     let mut limits = Limits::default();
@@ -87,13 +92,12 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
 
 /// Decodes the pixels, turning a panic inside the decoder into an error natively.
 ///
-/// zune-jpeg 0.5.15, image's JPEG decoder, panics on some malformed JPEGs in its AVX2 code
-/// (an `unwrap` in the inverse DCT), while its portable code returns an error for the same
-/// files. So native builds on x86 catch the panic.
+/// zune-jpeg 0.5.15, image's JPEG decoder, panics on some malformed JPEGs, in its AVX2 and in
+/// its portable inverse DCT. [`jpeg_scan_fault`] rejects the faults of every such file that
+/// fuzzing found, before decoding. A panic from any other fault becomes an error here.
 ///
-/// NOTE: wasm32 builds abort on a panic and cannot catch one. They run the portable code, which
-/// returns an error on the file that makes the AVX2 code panic (a browser test checks it), but
-/// no test shows that no other decoder panic remains there.
+/// NOTE: wasm32 builds abort on a panic and cannot catch one, so there a decoder panic that
+/// the header checks miss still stops the page's module.
 fn decode_pixels(decoder: impl ImageDecoder) -> std::result::Result<DynamicImage, String> {
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -123,6 +127,62 @@ fn jpeg_is_complete(bytes: &[u8]) -> bool {
         (None, _) => true,
         (Some(_), None) => false,
     }
+}
+
+/// Returns what is wrong with the components that a JPEG's scans code, if anything. The
+/// faults are a component of the frame that no scan codes, a scan of a component that the
+/// frame does not declare, and a component coded by two scans of a sequential file.
+///
+/// A valid file has none of these faults. zune-jpeg 0.5.15 panics on some files that have
+/// them, in its portable code too, which wasm runs and where a panic cannot be caught. The
+/// segments are walked by their lengths, and the entropy-coded data after each scan header up
+/// to its next marker. The walk ends at the end-of-image marker, at a second frame header (a
+/// file has one) or where a segment runs past the end, and only the scans before that count.
+fn jpeg_scan_fault(bytes: &[u8]) -> Option<String> {
+    let (mut frame, mut scanned) = (Vec::<u8>::new(), Vec::<u8>::new());
+    let mut sequential = false;
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        let marker = bytes[at + 1];
+        // Inside entropy-coded data: a data byte, a stuffed 0xFF 0x00, a restart marker or fill.
+        if bytes[at] != 0xFF || matches!(marker, 0x00 | 0x01 | 0xD0..=0xD7 | 0xFF) {
+            at += if bytes[at] == 0xFF && marker != 0xFF { 2 } else { 1 };
+            continue;
+        }
+        if marker == 0xD9 {
+            break;
+        }
+        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        let Some(payload) = bytes.get(at + 4..at + 2 + length.max(2)) else { break };
+        match marker {
+            // Start of frame, of any coding process. 0xC4, 0xC8 and 0xCC are other segments.
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
+                if !frame.is_empty() {
+                    break;
+                }
+                sequential = matches!(marker, 0xC0 | 0xC1 | 0xC9);
+                let count = usize::from(payload.get(5).copied().unwrap_or(0));
+                frame = (0..count).filter_map(|k| payload.get(6 + 3 * k).copied()).collect();
+            }
+            0xDA => {
+                let count = usize::from(payload.first().copied().unwrap_or(0));
+                scanned.extend((0..count).filter_map(|k| payload.get(1 + 2 * k).copied()));
+            }
+            _ => {}
+        }
+        at += 2 + length.max(2);
+    }
+    let times = |id: u8| scanned.iter().filter(|&&s| s == id).count();
+    if let Some(id) = frame.iter().copied().find(|&id| times(id) == 0) {
+        return Some(format!("the JPEG frame declares component {id}, but no scan codes it"));
+    }
+    if let Some(id) = scanned.iter().copied().find(|id| !frame.contains(id)) {
+        return Some(format!("a JPEG scan codes component {id}, which the frame does not declare"));
+    }
+    if let Some(id) = frame.iter().copied().find(|&id| sequential && times(id) > 1) {
+        return Some(format!("the sequential JPEG codes component {id} in {} scans instead of one", times(id)));
+    }
+    None
 }
 
 /// Converts any decoded image to 8-bit RGB, blending transparency over white.
@@ -263,6 +323,58 @@ mod tests {
         let error = decode_image(b"this is a text file", "notes.jpg").expect_err("not an image");
         assert!(matches!(error, SepfaceError::Decode { .. }));
         assert!(error.to_string().contains("notes.jpg"), "{error}");
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn valid_jpegs_code_every_component() {
+        let pixels: Vec<u8> = (0..24 * 16 * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let encode_with = |progressive: bool, color: jpeg_encoder::ColorType, sampling: jpeg_encoder::SamplingFactor| {
+            let mut bytes = Vec::new();
+            let mut encoder = jpeg_encoder::Encoder::new(&mut bytes, 90);
+            encoder.set_progressive(progressive);
+            encoder.set_sampling_factor(sampling);
+            let channels = if color == jpeg_encoder::ColorType::Cmyk { 4 } else { 3 };
+            encoder.encode(&pixels[..24 * 16 * channels], 24, 16, color).expect("encode");
+            bytes
+        };
+        for progressive in [false, true] {
+            for sampling in [jpeg_encoder::SamplingFactor::R_4_4_4, jpeg_encoder::SamplingFactor::R_4_2_0] {
+                let jpeg = encode_with(progressive, jpeg_encoder::ColorType::Rgb, sampling);
+                assert_eq!(jpeg_scan_fault(&jpeg), None, "progressive {progressive}, {sampling:?}");
+                assert!(decode_image(&jpeg, "valid.jpg").is_ok());
+            }
+        }
+        let cmyk = encode_with(false, jpeg_encoder::ColorType::Cmyk, jpeg_encoder::SamplingFactor::R_4_4_4);
+        assert_eq!(jpeg_scan_fault(&cmyk), None);
+    }
+
+    /// Replaces the frame header of `jpeg` with `frame`, a whole segment.
+    fn with_frame(jpeg: &[u8], frame: &[u8]) -> Vec<u8> {
+        let mut at = 2;
+        while jpeg[at + 1] != 0xC0 {
+            at += 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        }
+        let end = at + 2 + usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        [&jpeg[..at], frame, &jpeg[end..]].concat()
+    }
+
+    #[test]
+    fn jpeg_scan_faults_are_found() {
+        let jpeg = encode(DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 16, image::Rgb([90, 120, 200]))), image::ImageFormat::Jpeg);
+        assert_eq!(jpeg_scan_fault(&jpeg), None);
+        // A fourth component, 0, that no scan codes.
+        let four = with_frame(&jpeg, &[0xFF, 0xC0, 0, 20, 8, 0, 16, 0, 16, 4, 0, 0x11, 1, 1, 0x11, 1, 2, 0x11, 1, 3, 0x22, 0]);
+        assert!(jpeg_scan_fault(&four).is_some_and(|fault| fault.contains("component 0")), "{:?}", jpeg_scan_fault(&four));
+        let error = decode_image(&four, "four.jpg").expect_err("a component without data");
+        assert!(error.to_string().contains("no scan codes it"), "{error}");
+        // Two components declared while the scan codes three.
+        let two = with_frame(&jpeg, &[0xFF, 0xC0, 0, 14, 8, 0, 16, 0, 16, 2, 1, 0x11, 0, 2, 0x11, 1]);
+        assert!(jpeg_scan_fault(&two).is_some_and(|fault| fault.contains("does not declare")), "{:?}", jpeg_scan_fault(&two));
+        // A second scan header of the same three components before the end of the image.
+        let end = jpeg.len() - 2;
+        let again = [&jpeg[..end], &[0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0], &jpeg[end..]].concat();
+        assert!(jpeg_scan_fault(&again).is_some_and(|fault| fault.contains("in 2 scans")), "{:?}", jpeg_scan_fault(&again));
     }
 
     #[test]

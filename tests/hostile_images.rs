@@ -203,13 +203,14 @@ fn with_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
 #[test]
 fn decoder_panic_is_a_decode_error() {
     // A 40x40 baseline JPEG whose frame header is changed to four components, the fourth
-    // sampled 2x2 while the scan still codes three. zune-jpeg 0.5.15's AVX2 inverse DCT panics
-    // on it (its portable code returns an error), and decode_image must report either as a
-    // decode error.
+    // sampled 2x2, while the scan still codes three. zune-jpeg 0.5.15's AVX2 inverse DCT panics
+    // on it. decode_image rejects it before decoding, because no scan codes the first
+    // component, and would turn a panic into a decode error too.
     let image = RgbImage::from_fn(40, 40, |x, y| Rgb([(x * 6) as u8, (y * 6) as u8, ((x + y) * 3) as u8]));
     let jpeg = encode(DynamicImage::ImageRgb8(image), ImageFormat::Jpeg);
     let frame = [8, 0, 40, 0, 40, 4, 0, 0x11, 1, 1, 0x11, 1, 2, 0x11, 1, 3, 0x22, 0];
     let error = decode_image(&with_segment(&jpeg, 0xc0, &frame), "mixed.jpg").expect_err("a malformed frame");
     assert!(matches!(error, SepfaceError::Decode { .. }), "{error}");
     assert!(error.to_string().contains("mixed.jpg"), "{error}");
+    assert!(error.to_string().contains("no scan codes it"), "{error}");
 }
