@@ -33,7 +33,7 @@ async function sample(page, session, started) {
     wasmBytes: Number(body.wasmBytes || 0),
     // Bytes in use in the wasm heap after the last frame. Unlike wasmBytes, it falls with every free.
     heapBytes: body.heapBytes === undefined ? null : Number(body.heapBytes),
-    // burn's allocator on the GPU (WebGPU only), read by the page every 100 frames.
+    // burn's allocator on the GPU (WebGPU only), read by the page every 10 frames.
     gpuAllocations: body.gpuAllocations === undefined ? null : Number(body.gpuAllocations),
     gpuBytesInUse: body.gpuBytesInUse === undefined ? null : Number(body.gpuBytesInUse),
     gpuBytesReserved: body.gpuBytesReserved === undefined ? null : Number(body.gpuBytesReserved),

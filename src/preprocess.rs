@@ -59,14 +59,7 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
         .map_err(|error| decode_error(error.to_string()))?;
     match reader.format() {
         None => return Err(decode_error("the data is not a JPEG, PNG, WebP or GIF image".into())),
-        Some(image::ImageFormat::Jpeg) if !jpeg_is_complete(bytes) => {
-            return Err(decode_error("the JPEG file is truncated (it has no end-of-image marker after its last scan)".into()));
-        }
-        Some(image::ImageFormat::Jpeg) => {
-            if let Some(fault) = jpeg_scan_fault(bytes) {
-                return Err(decode_error(format!("{fault}, so the file is damaged")));
-            }
-        }
+        Some(image::ImageFormat::Jpeg) => check_jpeg(bytes).map_err(decode_error)?,
         Some(_) => {}
     }
     let mut limits = Limits::default();
@@ -93,7 +86,7 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
 /// Decodes the pixels, turning a panic inside the decoder into an error natively.
 ///
 /// zune-jpeg 0.5.15, image's JPEG decoder, panics on some malformed JPEGs, in its AVX2 and in
-/// its portable inverse DCT. [`jpeg_scan_fault`] rejects the faults of every such file that
+/// its portable inverse DCT. [`check_jpeg`] rejects the faults of every such file that
 /// fuzzing found, before decoding. A panic from any other fault becomes an error here.
 ///
 /// NOTE: wasm32 builds abort on a panic and cannot catch one, so there a decoder panic that
@@ -114,35 +107,22 @@ fn decode_pixels(decoder: impl ImageDecoder) -> std::result::Result<DynamicImage
     }
 }
 
-/// Whether a JPEG stream ends its last scan with an end-of-image marker (`FF D9`).
+/// Checks a JPEG's structure before it is decoded: that it is complete, and that its scans
+/// code each component of its frame (once, in a sequential file) and no other.
 ///
 /// The decoder fills a truncated JPEG's missing rows with grey instead of failing, which would
-/// give a wrong embedding without any error. Marker bytes cannot occur inside entropy-coded
-/// data, because an `FF` byte there is followed by `00` or a restart marker. So a complete file
-/// has an `FF D9` after its last start-of-scan (`FF DA`), and an EXIF thumbnail ends before it.
-fn jpeg_is_complete(bytes: &[u8]) -> bool {
-    let last = |marker: u8| bytes.windows(2).rposition(|w| w[0] == 0xFF && w[1] == marker);
-    match (last(0xDA), last(0xD9)) {
-        (Some(scan), Some(end)) => end > scan,
-        (None, _) => true,
-        (Some(_), None) => false,
-    }
-}
-
-/// Returns what is wrong with the components that a JPEG's scans code, if anything. The
-/// faults are a component of the frame that no scan codes, a scan of a component that the
-/// frame does not declare, and a component coded by two scans of a sequential file.
-///
-/// A valid file has none of these faults. zune-jpeg 0.5.15 panics on some files that have
-/// them, in its portable code too, which wasm runs and where a panic cannot be caught. The
-/// segments are walked by their lengths, and the entropy-coded data after each scan header up
-/// to its next marker. The walk ends at the end-of-image marker, at a second frame header (a
-/// file has one) or where a segment runs past the end, and only the scans before that count.
-fn jpeg_scan_fault(bytes: &[u8]) -> Option<String> {
-    let (mut frame, mut scanned) = (Vec::<u8>::new(), Vec::<u8>::new());
-    let mut sequential = false;
+/// give a wrong embedding without any error. And zune-jpeg 0.5.15 panics on some files whose
+/// scans do not match the frame, in its portable code too. That code runs in wasm, where a
+/// panic cannot be caught. A valid file has no such fault. The segments are walked by their
+/// lengths, so that an EXIF thumbnail's markers are skipped, and the entropy-coded data after
+/// each scan header up to its next marker. The walk ends at the first end-of-image marker
+/// (data after it, such as a motion photo's video, is not read), at a second frame header (a
+/// file has one) or where a segment runs past the end.
+fn check_jpeg(bytes: &[u8]) -> std::result::Result<(), String> {
+    let (mut frame, mut scanned) = (Vec::<u8>::new(), [0usize; 256]);
+    let (mut sequential, mut scans, mut ended) = (false, 0, false);
     let mut at = 2;
-    while at + 4 <= bytes.len() {
+    while at + 2 <= bytes.len() {
         let marker = bytes[at + 1];
         // Inside entropy-coded data: a data byte, a stuffed 0xFF 0x00, a restart marker or fill.
         if bytes[at] != 0xFF || matches!(marker, 0x00 | 0x01 | 0xD0..=0xD7 | 0xFF) {
@@ -150,14 +130,17 @@ fn jpeg_scan_fault(bytes: &[u8]) -> Option<String> {
             continue;
         }
         if marker == 0xD9 {
+            ended = true;
             break;
         }
-        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        let Some(&[high, low]) = bytes.get(at + 2..at + 4) else { break };
+        let length = usize::from(u16::from_be_bytes([high, low]));
         let Some(payload) = bytes.get(at + 4..at + 2 + length.max(2)) else { break };
         match marker {
             // Start of frame, of any coding process. 0xC4, 0xC8 and 0xCC are other segments.
             0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) => {
                 if !frame.is_empty() {
+                    ended = true;
                     break;
                 }
                 sequential = matches!(marker, 0xC0 | 0xC1 | 0xC9);
@@ -165,22 +148,33 @@ fn jpeg_scan_fault(bytes: &[u8]) -> Option<String> {
                 frame = (0..count).filter_map(|k| payload.get(6 + 3 * k).copied()).collect();
             }
             0xDA => {
+                scans += 1;
                 let count = usize::from(payload.first().copied().unwrap_or(0));
-                scanned.extend((0..count).filter_map(|k| payload.get(1 + 2 * k).copied()));
+                for id in (0..count).filter_map(|k| payload.get(1 + 2 * k)) {
+                    scanned[usize::from(*id)] += 1;
+                }
             }
             _ => {}
         }
         at += 2 + length.max(2);
     }
-    let times = |id: u8| scanned.iter().filter(|&&s| s == id).count();
-    if let Some(id) = frame.iter().copied().find(|&id| times(id) == 0) {
+    if scans > 0 && !ended {
+        return Err("the JPEG file is truncated (it has no end-of-image marker after its last scan)".into());
+    }
+    scan_fault(&frame, &scanned, sequential).map_or(Ok(()), |fault| Err(format!("{fault}, so the file is damaged")))
+}
+
+/// Returns what is wrong with the components that a JPEG's scans code, given the frame's
+/// component ids and how many scans coded each id, if anything.
+fn scan_fault(frame: &[u8], scanned: &[usize; 256], sequential: bool) -> Option<String> {
+    if let Some(id) = frame.iter().find(|&&id| scanned[usize::from(id)] == 0) {
         return Some(format!("the JPEG frame declares component {id}, but no scan codes it"));
     }
-    if let Some(id) = scanned.iter().copied().find(|id| !frame.contains(id)) {
+    if let Some(id) = (0..=255u8).find(|&id| scanned[usize::from(id)] > 0 && !frame.contains(&id)) {
         return Some(format!("a JPEG scan codes component {id}, which the frame does not declare"));
     }
-    if let Some(id) = frame.iter().copied().find(|&id| sequential && times(id) > 1) {
-        return Some(format!("the sequential JPEG codes component {id} in {} scans instead of one", times(id)));
+    if let Some(id) = frame.iter().find(|&&id| sequential && scanned[usize::from(id)] > 1) {
+        return Some(format!("the sequential JPEG codes component {id} in {} scans instead of one", scanned[usize::from(*id)]));
     }
     None
 }
@@ -341,12 +335,12 @@ mod tests {
         for progressive in [false, true] {
             for sampling in [jpeg_encoder::SamplingFactor::R_4_4_4, jpeg_encoder::SamplingFactor::R_4_2_0] {
                 let jpeg = encode_with(progressive, jpeg_encoder::ColorType::Rgb, sampling);
-                assert_eq!(jpeg_scan_fault(&jpeg), None, "progressive {progressive}, {sampling:?}");
+                assert_eq!(check_jpeg(&jpeg), Ok(()), "progressive {progressive}, {sampling:?}");
                 assert!(decode_image(&jpeg, "valid.jpg").is_ok());
             }
         }
         let cmyk = encode_with(false, jpeg_encoder::ColorType::Cmyk, jpeg_encoder::SamplingFactor::R_4_4_4);
-        assert_eq!(jpeg_scan_fault(&cmyk), None);
+        assert_eq!(check_jpeg(&cmyk), Ok(()));
     }
 
     /// Replaces the frame header of `jpeg` with `frame`, a whole segment.
@@ -362,19 +356,19 @@ mod tests {
     #[test]
     fn jpeg_scan_faults_are_found() {
         let jpeg = encode(DynamicImage::ImageRgb8(RgbImage::from_pixel(16, 16, image::Rgb([90, 120, 200]))), image::ImageFormat::Jpeg);
-        assert_eq!(jpeg_scan_fault(&jpeg), None);
+        assert_eq!(check_jpeg(&jpeg), Ok(()));
         // A fourth component, 0, that no scan codes.
         let four = with_frame(&jpeg, &[0xFF, 0xC0, 0, 20, 8, 0, 16, 0, 16, 4, 0, 0x11, 1, 1, 0x11, 1, 2, 0x11, 1, 3, 0x22, 0]);
-        assert!(jpeg_scan_fault(&four).is_some_and(|fault| fault.contains("component 0")), "{:?}", jpeg_scan_fault(&four));
+        assert!(check_jpeg(&four).is_err_and(|fault| fault.contains("component 0")), "{:?}", check_jpeg(&four));
         let error = decode_image(&four, "four.jpg").expect_err("a component without data");
         assert!(error.to_string().contains("no scan codes it"), "{error}");
         // Two components declared while the scan codes three.
         let two = with_frame(&jpeg, &[0xFF, 0xC0, 0, 14, 8, 0, 16, 0, 16, 2, 1, 0x11, 0, 2, 0x11, 1]);
-        assert!(jpeg_scan_fault(&two).is_some_and(|fault| fault.contains("does not declare")), "{:?}", jpeg_scan_fault(&two));
+        assert!(check_jpeg(&two).is_err_and(|fault| fault.contains("does not declare")), "{:?}", check_jpeg(&two));
         // A second scan header of the same three components before the end of the image.
         let end = jpeg.len() - 2;
         let again = [&jpeg[..end], &[0xFF, 0xDA, 0, 12, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0], &jpeg[end..]].concat();
-        assert!(jpeg_scan_fault(&again).is_some_and(|fault| fault.contains("in 2 scans")), "{:?}", jpeg_scan_fault(&again));
+        assert!(check_jpeg(&again).is_err_and(|fault| fault.contains("in 2 scans")), "{:?}", check_jpeg(&again));
     }
 
     #[test]

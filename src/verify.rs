@@ -211,7 +211,7 @@ impl Verifier {
         if !plausible(&whole) {
             candidates.extend(self.search_windows(image, &search_windows(image.width(), image.height())).await?);
         }
-        if !candidates.iter().any(|c| plausible(c)) {
+        if !candidates.iter().any(|c| plausible(c)) && image.width().min(image.height()) >= self.settings.min_face_pixels {
             candidates.extend(self.search_windows(image, &square_windows(image.width(), image.height())).await?);
         }
         let mut faces = distinct_faces(candidates.into_iter().filter(|c| plausible(c)));
@@ -452,6 +452,10 @@ const HALF_WINDOW: f32 = 0.6;
 /// narrowest). A box around two faces side by side is wider.
 const MAX_FACE_ASPECT: f32 = 1.7;
 
+/// Most square windows searched along a long image: enough for one about six times as long as
+/// it is wide.
+const MAX_SQUARE_WINDOWS: usize = 12;
+
 /// Margin around a face, as a fraction of its box, left out of the search for another face.
 const BESIDE_MARGIN: f32 = 0.25;
 
@@ -483,13 +487,17 @@ fn search_windows(width: u32, height: u32) -> [FaceBox; 2] {
 
 /// Returns square windows as long as the shorter side of a `width x height` image, spaced
 /// along its longer side with at least half a window of overlap. Returns none for an image
-/// less than twice as long as it is wide, which the halves cover.
+/// less than twice as long as it is wide, which the halves cover, and for one that would need
+/// more than [`MAX_SQUARE_WINDOWS`], so that a thin strip cannot cost thousands of passes.
 fn square_windows(width: u32, height: u32) -> Vec<FaceBox> {
     let side = width.min(height) as f32 / width.max(height).max(1) as f32;
     if side > 0.5 || side <= 0.0 {
         return Vec::new();
     }
     let count = ((1.0 - side) / (side / 2.0)).ceil() as usize + 1;
+    if count > MAX_SQUARE_WINDOWS {
+        return Vec::new();
+    }
     let stride = (1.0 - side) / (count - 1) as f32;
     let window = |start: f32| {
         let end = (start + side).min(1.0);
@@ -578,6 +586,8 @@ mod tests {
         let tall = square_windows(100, 300);
         assert!(tall.iter().all(|window| window.left == 0.0 && window.right == 1.0), "{tall:?}");
         assert!(square_windows(0, 100).is_empty());
+        assert_eq!(square_windows(600, 100).len(), 11, "a 6:1 strip");
+        assert!(square_windows(65_535, 1).is_empty(), "a thin strip would need 131,000 windows");
     }
 
     #[test]

@@ -308,7 +308,8 @@ pub fn from_bytes<N: Network>(bytes: &[u8], source_name: &str, device: &Device) 
 }
 
 /// Checks the stored checksum against the content and returns the number of values stored in
-/// all tensors.
+/// all tensors, at most the file's length in bytes. Tensors may share bytes, so their shapes
+/// alone could claim far more values than the file contains.
 fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expected: &str, source_name: &str) -> Result<u64> {
     let fail = |reason: String| SepfaceError::Weights {
         source_name: source_name.to_string(),
@@ -325,7 +326,8 @@ fn verify_checksum(bytes: &[u8], (config_json, info_json): (&str, &str), expecte
         )));
     }
     let values = |tensor: &burn_pack::Tensor| tensor.shape.iter().fold(1u64, |total, &dim| total.saturating_mul(dim as u64));
-    Ok(tensors.iter().fold(0u64, |total, tensor| total.saturating_add(values(tensor))))
+    let claimed = tensors.iter().fold(0u64, |total, tensor| total.saturating_add(values(tensor)));
+    Ok(claimed.min(bytes.len() as u64))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so an

@@ -201,6 +201,17 @@ fn with_segment(jpeg: &[u8], marker: u8, payload: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+fn jpeg_with_data_after_its_end_decodes() {
+    // A motion photo appends a video after the JPEG's end-of-image marker. Its bytes may hold
+    // a start-of-scan marker with no end-of-image marker after it.
+    let image = RgbImage::from_fn(16, 16, |x, y| Rgb([(x * 15) as u8, (y * 15) as u8, 90]));
+    let jpeg = encode(DynamicImage::ImageRgb8(image), ImageFormat::Jpeg);
+    let motion = [jpeg.as_slice(), b"\0\0\0\x18ftypmp42", &[0xFF, 0xDA, 0x12, 0x34]].concat();
+    let decoded = decode_image(&motion, "motion.jpg").expect("the photo before the video");
+    assert_eq!(decoded.dimensions(), (16, 16));
+}
+
+#[test]
 fn decoder_panic_is_a_decode_error() {
     // A 40x40 baseline JPEG whose frame header is changed to four components, the fourth
     // sampled 2x2, while the scan still codes three. zune-jpeg 0.5.15's AVX2 inverse DCT panics

@@ -105,8 +105,8 @@ async function expectMajority(page, wanted, label) {
 
 /**
  * Runs `frames` more verification frames, in two halves, and fails if the bytes in use in the
- * wasm heap grew in both halves or by more than 16 KiB, or on WebGPU if burn's allocator
- * (read every 10 frames) holds other buffers at the end. A leak grows with every frame, so
+ * wasm heap grew in both halves or by more than 16 KiB, or on WebGPU if the buffers in
+ * burn's allocator (read every 10 frames) changed. A leak grows with every frame, so
  * in both halves, while a cache that fills once grows in one.
  */
 async function noLeakPerFrame(page, frames) {
@@ -118,12 +118,15 @@ async function noLeakPerFrame(page, frames) {
   const middle = await read();
   await reach(Number(start.frames) + frames);
   const end = await read();
-  const [first, second] = [Number(middle.heapBytes) - Number(start.heapBytes), Number(end.heapBytes) - Number(middle.heapBytes)];
   const where = `frames ${start.frames} to ${end.frames} on ${end.backend}`;
+  const readings = [start, middle, end].map((sample) => Number(sample.heapBytes));
+  if (!readings.every((bytes) => Number.isFinite(bytes) && bytes > 0)) fail(`${where}: the page published no wasm heap count: ${readings}`);
+  const [first, second] = [readings[1] - readings[0], readings[2] - readings[1]];
   const heap = `${start.heapBytes} -> ${middle.heapBytes} -> ${end.heapBytes} bytes`;
   if ((first > 0 && second > 0) || first + second > 16384) fail(`${where}: the wasm heap grew: ${heap}`);
   let gpu = '';
   if (end.backend === 'webgpu') {
+    if (!Number.isFinite(Number(start.gpuAllocations)) || !Number.isFinite(Number(end.gpuBytesInUse))) fail(`${where}: the page published no GPU memory figures`);
     if (end.gpuAllocations !== start.gpuAllocations || end.gpuBytesInUse !== start.gpuBytesInUse) {
       fail(`${where}: GPU memory went from ${start.gpuAllocations} buffers, ${start.gpuBytesInUse} bytes to ${end.gpuAllocations}, ${end.gpuBytesInUse}`);
     }
