@@ -211,7 +211,7 @@ impl Verifier {
         if !plausible(&whole) {
             candidates.extend(self.search_windows(image, &search_windows(image.width(), image.height())).await?);
         }
-        if !candidates.iter().any(|c| plausible(c)) && image.width().min(image.height()) >= self.settings.min_face_pixels {
+        if !candidates.iter().any(&plausible) && image.width().min(image.height()) >= self.settings.min_face_pixels {
             candidates.extend(self.search_windows(image, &square_windows(image.width(), image.height())).await?);
         }
         let mut faces = distinct_faces(candidates.into_iter().filter(|c| plausible(c)));
