@@ -97,6 +97,18 @@ fn warned_about(source_name: &str) -> bool {
     WARNINGS.0.lock().expect("warning log").iter().any(|warning| warning.starts_with(source_name))
 }
 
+/// Detects the face in a composite named `name` and checks the documented behaviour: the
+/// largest face is used, with a warning exactly when others are found. Returns whether others
+/// were counted and whether the chosen face's centre lies in `large_span`, normalised.
+fn check_composite(verifier: &Verifier, canvas: &RgbImage, name: &str, large_span: (f32, f32)) -> (bool, bool) {
+    let detection = block_on(verifier.detect(canvas, name)).unwrap_or_else(|error| panic!("{name}: {error}"));
+    let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
+    let on_large = (large_span.0..large_span.1).contains(&centre);
+    eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
+    assert_eq!(warned_about(name), detection.others > 0, "{name}: a warning exactly when other faces are found");
+    (detection.others > 0, on_large)
+}
+
 #[test]
 fn several_faces_use_largest() {
     let Some(data) = common::data_dir("several_faces_use_largest") else { return };
@@ -106,14 +118,9 @@ fn several_faces_use_largest() {
     for (large, small) in PAIRS {
         let large_photo = lfw(&data, large);
         let canvas = side_by_side(&large_photo, &lfw(&data, small), SMALL_SCALE);
-        let name = format!("{large} beside {small}");
-        let detection = block_on(verifier.detect(&canvas, &name)).unwrap_or_else(|error| panic!("{name}: {error}"));
-        let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
-        let on_large = centre < large_photo.width() as f32 / canvas.width() as f32;
-        eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
-        // The documented behaviour: the largest face is used, with a warning.
-        assert_eq!(warned_about(&name), detection.others > 0, "{name}: a warning exactly when other faces are found");
-        counted += usize::from(detection.others > 0);
+        let span = (0.0, large_photo.width() as f32 / canvas.width() as f32);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} beside {small}"), span);
+        counted += usize::from(others);
         largest += usize::from(on_large);
     }
     // Measured with the shipped weights: the second face is found in 6 of 6 composites and the
@@ -146,13 +153,8 @@ fn three_faces_use_largest() {
     let (mut counted, mut largest) = (0, 0);
     for (large, left, right) in TRIPLES {
         let (canvas, span) = between(&lfw(&data, large), &lfw(&data, left), &lfw(&data, right), SMALL_SCALE);
-        let name = format!("{large} between {left} and {right}");
-        let detection = block_on(verifier.detect(&canvas, &name)).unwrap_or_else(|error| panic!("{name}: {error}"));
-        let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
-        let on_large = (span.0..span.1).contains(&centre);
-        eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
-        assert_eq!(warned_about(&name), detection.others > 0, "{name}: a warning exactly when other faces are found");
-        counted += usize::from(detection.others > 0);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} between {left} and {right}"), span);
+        counted += usize::from(others);
         largest += usize::from(on_large);
     }
     // Measured with the shipped weights: other faces counted and the largest chosen in 4 of 4.

@@ -104,10 +104,10 @@ async function expectMajority(page, wanted, label) {
 }
 
 /**
- * Runs `frames` more verification frames, in two halves, and fails if the bytes in use in the
- * wasm heap grew in both halves or by more than 16 KiB, or on WebGPU if the buffers in
- * burn's allocator (read every 10 frames) changed. A leak grows with every frame, so
- * in both halves, while a cache that fills once grows in one.
+ * Runs `frames` more verification frames in two halves and checks memory. It fails if the
+ * bytes in use in the wasm heap grew in both halves or by more than 16 KiB. On WebGPU it also
+ * fails if the buffers in burn's allocator (read every 10 frames) changed. A leak grows with
+ * every frame, so in both halves, while a cache that fills once grows in one.
  */
 async function noLeakPerFrame(page, frames) {
   const read = () => page.evaluate(() => ({ ...document.body.dataset }));
