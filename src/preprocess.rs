@@ -41,31 +41,46 @@ impl Resize {
 /// over white. Animated GIFs give their first frame. `source_name` labels the input in errors.
 ///
 /// # Errors
-/// [`SepfaceError::EmptyImage`] for no bytes, [`SepfaceError::ImageTooLarge`] when the header
-/// claims more than [`MAX_PIXELS`] (checked before any pixel buffer is allocated), and
-/// [`SepfaceError::Decode`] for an unknown format or damaged data.
+/// The errors of [`check_image`], and [`SepfaceError::Decode`] for damaged pixel data.
 pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
+    let mut decoder = checked_decoder(bytes, source_name)?;
+    let orientation = decoder.orientation().ok();
+    let mut image = decode_pixels(decoder).map_err(|reason| decode_error(source_name, reason))?;
+    if let Some(orientation) = orientation {
+        image.apply_orientation(orientation);
+    }
+    Ok(to_rgb(image))
+}
+
+/// Checks an image file's header without decoding its pixels, and returns its stored width
+/// and height (before any EXIF orientation).
+///
+/// # Errors
+/// [`SepfaceError::EmptyImage`] for no bytes, [`SepfaceError::ImageTooLarge`] when the header
+/// claims more than [`MAX_PIXELS`], and [`SepfaceError::Decode`] for an unknown format, a
+/// damaged header or a JPEG that is truncated or whose scans do not match its frame.
+pub fn check_image(bytes: &[u8], source_name: &str) -> Result<(u32, u32)> {
+    Ok(checked_decoder(bytes, source_name)?.dimensions())
+}
+
+/// Reads and checks the header, and returns a decoder limited to [`MAX_PIXELS`].
+fn checked_decoder<'a>(bytes: &'a [u8], source_name: &str) -> Result<impl ImageDecoder + 'a> {
     if bytes.is_empty() {
         return Err(SepfaceError::EmptyImage {
             source_name: source_name.to_string(),
         });
     }
-    let decode_error = |reason: String| SepfaceError::Decode {
-        source_name: source_name.to_string(),
-        reason,
-    };
-    let mut reader = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|error| decode_error(error.to_string()))?;
+    let failed = |reason: String| decode_error(source_name, reason);
+    let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|error| failed(error.to_string()))?;
     match reader.format() {
-        None => return Err(decode_error("the data is not a JPEG, PNG, WebP or GIF image".into())),
-        Some(image::ImageFormat::Jpeg) => check_jpeg(bytes).map_err(decode_error)?,
+        None => return Err(failed("the data is not a JPEG, PNG, WebP or GIF image".into())),
+        Some(image::ImageFormat::Jpeg) => check_jpeg(bytes).map_err(failed)?,
         Some(_) => {}
     }
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_PIXELS * 8);
     reader.limits(limits);
-    let mut decoder = reader.into_decoder().map_err(|error| decode_error(error.to_string()))?;
+    let decoder = reader.into_decoder().map_err(|error| failed(error.to_string()))?;
     let (width, height) = decoder.dimensions();
     if width as u64 * height as u64 > MAX_PIXELS {
         return Err(SepfaceError::ImageTooLarge {
@@ -75,12 +90,15 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
             max_pixels: MAX_PIXELS,
         });
     }
-    let orientation = decoder.orientation().ok();
-    let mut image = decode_pixels(decoder).map_err(decode_error)?;
-    if let Some(orientation) = orientation {
-        image.apply_orientation(orientation);
+    Ok(decoder)
+}
+
+/// Builds the error for an input named `source_name` that cannot be decoded, and why.
+pub(crate) fn decode_error(source_name: &str, reason: String) -> SepfaceError {
+    SepfaceError::Decode {
+        source_name: source_name.to_string(),
+        reason,
     }
-    Ok(to_rgb(image))
 }
 
 /// Decodes the pixels, turning a panic inside the decoder into an error natively.
@@ -89,8 +107,8 @@ pub fn decode_image(bytes: &[u8], source_name: &str) -> Result<RgbImage> {
 /// its portable inverse DCT. [`check_jpeg`] rejects the faults of every such file that
 /// fuzzing found, before decoding. A panic from any other fault becomes an error here.
 ///
-/// NOTE: wasm32 builds abort on a panic and cannot catch one, so there a decoder panic that
-/// the header checks miss still stops the page's module.
+/// wasm32 builds abort on a panic and cannot catch one, so the web app decodes pixels with the
+/// browser's decoder instead (`web::decode_file`), after [`check_image`].
 fn decode_pixels(decoder: impl ImageDecoder) -> std::result::Result<DynamicImage, String> {
     #[cfg(not(target_arch = "wasm32"))]
     {

@@ -16,7 +16,7 @@ use crate::faces::{FaceSample, stored_crop};
 use crate::finetune::{FineTuneConfig, FineTuner};
 use crate::metrics::{DistanceHistogram, fit_threshold};
 use crate::model::{Detector, Embedder};
-use crate::preprocess::{decode_image, rgb_from_rgba};
+use crate::preprocess::{check_image, decode_error, rgb_from_rgba};
 use crate::verify::{Enrollment, Verifier, VerifySettings};
 use crate::weights::{self, Precision, Weights, WeightsInfo};
 use crate::SepfaceError;
@@ -65,6 +65,57 @@ fn check_threshold(threshold: f32) -> Result<(), JsError> {
     } else {
         Err(js_error(format!("invalid threshold {threshold}: use a positive number")))
     }
+}
+
+/// Decodes a photo file into 8-bit RGB, upright, with the browser's own image decoder.
+///
+/// [`check_image`] reads the header in wasm first, so the file gets the same errors as with
+/// [`decode_image`](crate::preprocess::decode_image): an unknown format, a truncated or damaged
+/// JPEG, or more than [`MAX_PIXELS`](crate::preprocess::MAX_PIXELS) pixels, rejected before the
+/// browser allocates any. The browser then decodes the pixels: a decoder panic in wasm could
+/// not be caught and would stop this module until the page reloads, while the browser's
+/// decoder reports damaged data as a rejected promise. Embedded color profiles are ignored,
+/// as natively.
+///
+/// # Errors
+/// The errors of [`check_image`], and [`SepfaceError::Decode`] when the browser cannot decode
+/// the pixels.
+pub async fn decode_file(bytes: &[u8], source_name: &str) -> crate::Result<RgbImage> {
+    check_image(bytes, source_name)?;
+    let failed = |error: JsValue| {
+        let detail = error.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| error.as_string());
+        decode_error(source_name, format!("the browser could not decode the pixels ({}); the file is damaged", detail.unwrap_or_else(|| "no reason given".into())))
+    };
+    let bitmap = browser_bitmap(bytes).await.map_err(failed)?;
+    let pixels = bitmap_rgba(&bitmap);
+    bitmap.close();
+    let (width, height, rgba) = pixels.map_err(failed)?;
+    rgb_from_rgba(&rgba, width, height)
+}
+
+/// Asks the browser to decode `bytes` into a bitmap, upright, with unpremultiplied alpha.
+async fn browser_bitmap(bytes: &[u8]) -> Result<web_sys::ImageBitmap, JsValue> {
+    use web_sys::{ColorSpaceConversion, ImageBitmapOptions, ImageOrientation, PremultiplyAlpha};
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)?;
+    let options = ImageBitmapOptions::new();
+    options.set_image_orientation(ImageOrientation::FromImage);
+    options.set_premultiply_alpha(PremultiplyAlpha::None);
+    options.set_color_space_conversion(ColorSpaceConversion::None);
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("photo files are decoded on the page, and this is not a page"))?;
+    let promise = window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options)?;
+    wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+}
+
+/// Draws a bitmap on an offscreen canvas and reads back its RGBA pixels.
+fn bitmap_rgba(bitmap: &web_sys::ImageBitmap) -> Result<(u32, u32, Vec<u8>), JsValue> {
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let canvas = web_sys::OffscreenCanvas::new(width, height)?;
+    let context = canvas.get_context("2d")?.ok_or_else(|| JsValue::from_str("the browser gave no 2D canvas"))?;
+    let context: web_sys::OffscreenCanvasRenderingContext2d = context.dyn_into()?;
+    context.draw_image_with_image_bitmap(bitmap, 0.0, 0.0)?;
+    let pixels = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height))?;
+    Ok((width, height, pixels.data().0))
 }
 
 /// Converts any displayable error into a `JsError`.
@@ -390,7 +441,7 @@ impl App {
     /// Adds a photo file (JPEG, PNG, WebP or GIF bytes) to the enrollment.
     #[wasm_bindgen(js_name = enrollFile)]
     pub async fn enroll_file(&mut self, bytes: Vec<u8>, name: String) -> Result<JsValue, JsError> {
-        let image = decode_image(&bytes, &name).map_err(js_error)?;
+        let image = decode_file(&bytes, &name).await.map_err(js_error)?;
         self.enroll_image(image, name).await
     }
 
@@ -462,7 +513,7 @@ impl App {
     /// Adds a photo file of person `person` (0, 1, ...) to the fine-tuning set.
     #[wasm_bindgen(js_name = addTuningFile)]
     pub async fn add_tuning_file(&mut self, bytes: Vec<u8>, name: String, person: u32) -> Result<JsValue, JsError> {
-        let image = decode_image(&bytes, &name).map_err(js_error)?;
+        let image = decode_file(&bytes, &name).await.map_err(js_error)?;
         self.add_tuning_image(image, name, person).await
     }
 

@@ -7,6 +7,7 @@ mod common;
 
 use std::io::Cursor;
 
+use common::{exif_orientation, with_exif_segment};
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage, Rgba, RgbaImage};
 use sepface::SepfaceError;
 use sepface::preprocess::{MAX_PIXELS, decode_image};
@@ -34,18 +35,6 @@ fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
 /// Inserts a chunk right after a PNG's IHDR chunk (8-byte signature + 25-byte IHDR).
 fn with_chunk(png: &[u8], chunk: &[u8]) -> Vec<u8> {
     [&png[..33], chunk, &png[33..]].concat()
-}
-
-/// Builds a minimal big-endian EXIF block with one Orientation (0x0112) entry.
-fn exif_orientation(orientation: u16) -> Vec<u8> {
-    let mut exif = b"MM\0\x2a\0\0\0\x08".to_vec();
-    exif.extend_from_slice(&1u16.to_be_bytes());
-    exif.extend_from_slice(&0x0112u16.to_be_bytes());
-    exif.extend_from_slice(&3u16.to_be_bytes());
-    exif.extend_from_slice(&1u32.to_be_bytes());
-    exif.extend_from_slice(&orientation.to_be_bytes());
-    exif.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
-    exif
 }
 
 #[test]
@@ -161,14 +150,6 @@ fn every_exif_orientation_is_applied() {
         let (x, y) = red_position[orientation as usize - 1];
         assert_eq!(upright.get_pixel(x, y).0, [255, 0, 0], "orientation {orientation}: red pixel at ({x}, {y})");
     }
-}
-
-/// Inserts an APP1 EXIF segment after a JPEG's SOI marker and its JFIF APP0 segment, if any.
-fn with_exif_segment(jpeg: &[u8], exif: &[u8]) -> Vec<u8> {
-    let after_app0 = if jpeg[2..4] == [0xff, 0xe0] { 4 + usize::from(u16::from_be_bytes([jpeg[4], jpeg[5]])) } else { 2 };
-    let length = u16::try_from(2 + 6 + exif.len()).expect("a short segment");
-    let segment = [&[0xff, 0xe1], length.to_be_bytes().as_slice(), b"Exif\0\0", exif].concat();
-    [&jpeg[..after_app0], &segment, &jpeg[after_app0..]].concat()
 }
 
 #[test]

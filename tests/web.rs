@@ -3,13 +3,15 @@
 
 #![cfg(target_arch = "wasm32")]
 
+mod common;
+
 use burn::prelude::*;
 use sepface::faces::{FaceSample, stored_crop};
 use sepface::finetune::{FineTuneConfig, FineTuner};
 use sepface::model::{Detector, Embedder};
 use sepface::preprocess::decode_image;
 use sepface::verify::Verifier;
-use sepface::web::App;
+use sepface::web::{App, decode_file};
 use sepface::weights::{self, Weights};
 use wasm_bindgen_test::*;
 
@@ -190,6 +192,15 @@ fn gif_bomb() -> Vec<u8> {
     gif
 }
 
+/// Encodes a PNG whose header is valid and whose compressed pixel data is overwritten, so
+/// that only decoding the pixels fails.
+fn broken_pixels_png() -> Vec<u8> {
+    let mut png = encoded(64, 48, image::ImageFormat::Png);
+    let data = png.windows(4).position(|window| window == b"IDAT").expect("a data chunk") + 4;
+    png[data..data + 8].fill(0xff);
+    png
+}
+
 /// Changes a 40x40 baseline JPEG's frame header to four components, the fourth sampled 2x2,
 /// while its scan still codes three. Natively, zune-jpeg's AVX2 code panics on this file.
 fn mixed_sampling_jpeg() -> Vec<u8> {
@@ -207,18 +218,54 @@ fn mixed_sampling_jpeg() -> Vec<u8> {
 async fn hostile_images_name_the_file() {
     let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
     let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let cases: [(&str, Vec<u8>, &str); 7] = [
         ("notes.jpg", b"not an image".to_vec(), "not a JPEG, PNG, WebP or GIF"),
         ("empty.jpg", Vec::new(), "empty"),
         ("cut.jpg", jpeg[..jpeg.len() / 2].to_vec(), "truncated"),
         ("bomb.gif", gif_bomb(), "60000"),
         ("mixed.jpg", mixed_sampling_jpeg(), "could not decode"),
         ("dot.png", encoded(1, 1, image::ImageFormat::Png), "no face"),
+        ("broken.png", broken_pixels_png(), "browser could not decode"),
     ];
     for (name, bytes, problem) in cases {
         let message = error_message(app.enroll_file(bytes, name.into()).await, name);
         assert!(message.contains(name), "{name}: {message}");
         assert!(message.contains(problem), "{name}: {message}");
+    }
+}
+
+/// Decodes `bytes` with the browser and with the image crate, checks that both give the same
+/// size, and returns the mean absolute difference of their RGB values.
+async fn decoder_difference(bytes: &[u8], name: &str) -> f64 {
+    let browser = decode_file(bytes, name).await.unwrap_or_else(|error| panic!("{name} in the browser: {error}"));
+    let native = decode_image(bytes, name).unwrap_or_else(|error| panic!("{name} with the image crate: {error}"));
+    assert_eq!(browser.dimensions(), native.dimensions(), "{name}: upright size");
+    let total: u64 = browser.as_raw().iter().zip(native.as_raw()).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+    total as f64 / browser.as_raw().len() as f64
+}
+
+#[wasm_bindgen_test]
+async fn browser_decoder_matches_the_image_crate() {
+    for format in [image::ImageFormat::Png, image::ImageFormat::Gif, image::ImageFormat::WebP] {
+        let name = format!("gradient.{}", format.extensions_str()[0]);
+        assert_eq!(decoder_difference(&encoded(64, 48, format), &name).await, 0.0, "{name}: lossless");
+    }
+    // Transparent pixels become white in both; a half-transparent edge would round differently.
+    let see_through = image::RgbaImage::from_fn(32, 32, |x, y| image::Rgba([(x * 8) as u8, (y * 8) as u8, 90, if x < 16 { 0 } else { 255 }]));
+    let mut png = Vec::new();
+    see_through.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).expect("encode");
+    assert_eq!(decoder_difference(&png, "transparent.png").await, 0.0, "transparent.png");
+    // The two JPEG decoders round their inverse DCT and chroma upsampling differently.
+    let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
+    for orientation in 1..=8u16 {
+        let turned = common::with_exif_segment(&jpeg, &common::exif_orientation(orientation));
+        let difference = decoder_difference(&turned, &format!("turned-{orientation}.jpg")).await;
+        assert!(difference < 2.0, "EXIF orientation {orientation}: mean difference {difference}");
+    }
+    for (name, bytes) in photos() {
+        let difference = decoder_difference(bytes, name).await;
+        wasm_bindgen_test::console_log!("{name}: mean absolute difference {difference:.3} of 255");
+        assert!(difference < 2.0, "{name}: mean difference {difference}");
     }
 }
 
