@@ -1,6 +1,7 @@
 //! Measures the several-faces search of the shipped detector on composites of LFW photos of
-//! different people: two, the second shrunk and placed beside or below the first, and three, a
-//! large one between two shrunk ones. It also runs on CUHK test photos that show one face. It
+//! different people. Two: the second shrunk and placed beside or below the first. Three: a
+//! large one between two shrunk ones. Four: a large one with three shrunk ones in a 2x2 grid
+//! or in a row. It also runs on CUHK test photos that show one face. It
 //! prints how often another face was counted, how often the largest face was chosen, and how
 //! often a single face was reported with others.
 //!
@@ -9,7 +10,7 @@
 //! ```
 //!
 //! The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
-//! with the next one taken (and the one after, for three), so another `FIRST_PERSON` gives
+//! with the next ones taken (one, two or three), so another `FIRST_PERSON` gives
 //! other people.
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use burn::prelude::Device;
 use image::{RgbImage, imageops};
 use pollster::block_on;
 use sepface::Verifier;
+use sepface::boxes::FaceBox;
 use sepface::model::{Detector, Embedder};
 use sepface::preprocess::decode_image;
 use sepface::weights::{self, Weights};
@@ -34,6 +36,10 @@ enum Layout {
     Below,
     /// One on each side: three faces.
     BothSides,
+    /// A 2x2 grid, the large photo top left, the small ones centred in the other cells.
+    Grid,
+    /// A row of four: one small photo, the large one, then two small ones.
+    Row,
 }
 
 impl Layout {
@@ -41,6 +47,7 @@ impl Layout {
     fn photos(self) -> usize {
         match self {
             Layout::BothSides => 3,
+            Layout::Grid | Layout::Row => 4,
             _ => 2,
         }
     }
@@ -58,8 +65,7 @@ fn shrink(photo: &RgbImage) -> RgbImage {
 }
 
 /// Puts `large` and the `small` photos (shrunk by [`SMALL_SCALE`]) on a grey canvas and returns
-/// it with the large photo's region, normalised. [`Layout::BothSides`] takes two small photos, the
-/// others one.
+/// it with the large photo's region, normalised. Each layout takes [`Layout::photos`] photos.
 fn compose(large: &RgbImage, small: &[RgbImage], layout: Layout) -> (RgbImage, [f32; 4]) {
     let small: Vec<RgbImage> = small.iter().map(shrink).collect();
     let (first, last) = (&small[0], &small[small.len() - 1]);
@@ -75,6 +81,18 @@ fn compose(large: &RgbImage, small: &[RgbImage], layout: Layout) -> (RgbImage, [
             let placed = vec![(0, beside_y(first)), (first.width() + large.width(), beside_y(last))];
             (first.width() + large.width() + last.width(), tallest, (first.width(), 0), placed)
         }
+        Layout::Grid => {
+            let (width, height) = (large.width(), large.height());
+            let centred = |photo: &RgbImage, column: u32, row: u32| (column * width + width.saturating_sub(photo.width()) / 2, row * height + height.saturating_sub(photo.height()) / 2);
+            let placed = vec![centred(&small[0], 1, 0), centred(&small[1], 0, 1), centred(&small[2], 1, 1)];
+            (2 * width, 2 * height, (0, 0), placed)
+        }
+        Layout::Row => {
+            let widths: Vec<u32> = small.iter().map(RgbImage::width).collect();
+            let after = first.width() + large.width();
+            let placed = vec![(0, beside_y(first)), (after, beside_y(&small[1])), (after + widths[1], beside_y(last))];
+            (after + widths[1] + widths[2], tallest, (first.width(), 0), placed)
+        }
     };
     let mut canvas = RgbImage::from_pixel(canvas_width, canvas_height, image::Rgb([128, 128, 128]));
     imageops::replace(&mut canvas, large, i64::from(large_at.0), i64::from(large_at.1));
@@ -88,6 +106,16 @@ fn compose(large: &RgbImage, small: &[RgbImage], layout: Layout) -> (RgbImage, [
         (large_at.1 + large.height()) as f32 / canvas_height as f32,
     ];
     (canvas, region)
+}
+
+/// Returns whether `face` lies on the large photo at `region` (normalised edges). Its centre
+/// must lie in the photo's middle half, where LFW's deep-funneled faces are, and it must be
+/// narrower than 0.8 times the photo, unlike a box around several faces.
+fn on_large(face: &FaceBox, region: [f32; 4]) -> bool {
+    let (width, height) = (region[2] - region[0], region[3] - region[1]);
+    let middle = |at: f32, start: f32, size: f32| (start + size / 4.0..=start + 3.0 * size / 4.0).contains(&at);
+    let (x, y) = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
+    middle(x, region[0], width) && middle(y, region[1], height) && face.width() <= 0.8 * width
 }
 
 /// Returns the first photo of every seventh LFW person in name order, from `first`, until there
@@ -119,14 +147,16 @@ fn main() -> Result<()> {
     let embedder: Weights<Embedder> = weights::load_file(Path::new("models/embedder.bpk"), &device)?;
     let verifier = Verifier::new(detector, embedder, &device);
 
-    // Two-face composites take `count + 1` photos, three-face ones one more.
-    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count + 2, first)?;
-    if photos.len() < 3 {
+    // Two-face composites take `count + 1` photos, four-face ones two more.
+    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count + 3, first)?;
+    if photos.len() < 4 {
         bail!("found {} LFW photos from person {first} on; use a smaller FIRST_PERSON", photos.len());
     }
-    for layout in [Layout::Right, Layout::Left, Layout::Below, Layout::BothSides] {
+    for layout in [Layout::Right, Layout::Left, Layout::Below, Layout::BothSides, Layout::Grid, Layout::Row] {
         let used = &photos[..(count + layout.photos() - 1).min(photos.len())];
         let (mut counted, mut larger, mut no_face) = (0, 0, 0);
+        // How many composites gave 1, 2, 3, and 4 or more faces.
+        let mut faces = [0usize; 4];
         for group in used.windows(layout.photos()) {
             let small = group[1..].iter().map(|path| load(path)).collect::<Result<Vec<_>>>()?;
             let (canvas, region) = compose(&load(&group[0])?, &small, layout);
@@ -134,13 +164,12 @@ fn main() -> Result<()> {
                 no_face += 1;
                 continue;
             };
-            let face = detection.face_box;
-            let (x, y) = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
             counted += usize::from(detection.others > 0);
-            larger += usize::from(x >= region[0] && x <= region[2] && y >= region[1] && y <= region[3]);
+            faces[detection.others.min(3)] += 1;
+            larger += usize::from(on_large(&detection.face_box, region));
         }
         let total = used.len() + 1 - layout.photos();
-        println!("{layout:?}: another face counted in {counted} of {total}, largest face chosen in {larger}, no face in {no_face}");
+        println!("{layout:?}: another face counted in {counted} of {total}, largest face chosen in {larger}, no face in {no_face}, faces counted 1/2/3/4+: {faces:?}");
     }
 
     let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt"))?;

@@ -191,7 +191,8 @@ impl Verifier {
     /// Finds the faces in `image`, largest first.
     ///
     /// The detector regresses one box per image. So the search runs it on the whole image,
-    /// then on the largest part of the image beside the face found, to look for another one.
+    /// then on the largest part of the image beside the face found, to look for another one
+    /// (and on that part's halves when it gives one box around several faces).
     /// When the whole image gives no usable face box, the search also runs on two overlapping
     /// halves of the image. On two faces the whole image often gives one box around both, far
     /// wider or taller than a face, and a half may show a face too small in the whole image.
@@ -219,9 +220,10 @@ impl Verifier {
             self.check_detection(image, whole.face_box, whole.presence, source_name)?;
             return Ok(vec![whole]);
         };
-        let other = self.search_beside(image, &first.face_box).await?;
-        if let Some(other) = other.filter(|o| plausible(o) && faces.iter().all(|face| distinct(&face.face_box, &o.face_box))) {
-            faces.push(other);
+        for other in self.search_beside(image, &first.face_box).await?.into_iter().filter(&plausible) {
+            if faces.iter().all(|face| distinct(&face.face_box, &other.face_box)) {
+                faces.push(other);
+            }
         }
         if faces.len() > 1 {
             faces = distinct_faces(self.measure_each(image, faces).await?);
@@ -241,15 +243,25 @@ impl Verifier {
     }
 
     /// Runs the detector on the largest part of `image` beside `face` (left, right, above or
-    /// below it, with a margin), where another face would be. Returns `None` when that part is
-    /// too small to hold one.
-    async fn search_beside(&self, image: &RgbImage, face: &FaceBox) -> Result<Option<FaceDetection>> {
+    /// below it, with a margin), where another face would be. When that part gives a confident
+    /// box that is not face-shaped, as a box around two faces is, it also runs on the part's two
+    /// overlapping halves: in a 2x2 group, the part beside one face contains two. Returns no box
+    /// when the part is too small to hold a face.
+    async fn search_beside(&self, image: &RgbImage, face: &FaceBox) -> Result<Vec<FaceDetection>> {
         let rest = beside(face, image.width(), image.height());
         let (_, _, width, height) = rest.to_pixel_rect(image.width(), image.height());
         if width.min(height) < self.settings.min_face_pixels.max(1) {
-            return Ok(None);
+            return Ok(Vec::new());
         }
-        self.locate_within(image, &rest).await
+        let Some(found) = self.locate_within(image, &rest).await? else { return Ok(Vec::new()) };
+        let confident = self.check_detection(image, found.face_box, found.presence, "").is_ok();
+        if !confident || face_shaped(&found.face_box, image) {
+            return Ok(vec![found]);
+        }
+        let halves = search_windows(width, height).map(|half| within(&rest, &half));
+        let mut candidates = self.search_windows(image, &halves).await?;
+        candidates.push(found);
+        Ok(candidates)
     }
 
     /// Runs the detector on the `window` crop of `image`. Returns its box in the image's
@@ -439,8 +451,9 @@ impl Verifier {
 }
 
 // NOTE: these limits were tuned on composites of two LFW photos, the second at 0.6 times the
-// size, beside or below the first (`examples/several_faces.rs`). More than two faces, crowds and
-// real group photos are untested.
+// size, beside or below the first (`examples/several_faces.rs`), and checked on three and four.
+// In a 2x2 group the whole image often gives one face-shaped box around several faces, which
+// the search then takes for the largest face. Crowds and real group photos are untested.
 
 /// Largest intersection over union between two boxes of different faces.
 const MAX_FACE_OVERLAP: f32 = 0.3;

@@ -1,4 +1,4 @@
-//! The shipped detector and embedder on real photos, natively: two or three faces in one photo
+//! The shipped detector and embedder on real photos, natively: two to four faces in one photo
 //! (the largest is used, the others are counted, with a warning), a face cut by the image
 //! border, and backgrounds without a face.
 
@@ -33,6 +33,15 @@ const TRIPLES: [(&str, &str, &str); 4] = [
     ("Tony_Blair/Tony_Blair_0006.jpg", "Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "Colin_Powell/Colin_Powell_0040.jpg"),
     ("Colin_Powell/Colin_Powell_0040.jpg", "Tony_Blair/Tony_Blair_0018.jpg", "George_W_Bush/George_W_Bush_0016.jpg"),
     ("Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "George_W_Bush/George_W_Bush_0016.jpg", "Tony_Blair/Tony_Blair_0032.jpg"),
+];
+
+/// Four LFW photos of different people: the first is pasted large, the others small, in a
+/// 2x2 grid and in a row.
+const QUADS: [[&str; 4]; 4] = [
+    ["George_W_Bush/George_W_Bush_0007.jpg", "Colin_Powell/Colin_Powell_0038.jpg", "Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "Tony_Blair/Tony_Blair_0018.jpg"],
+    ["Tony_Blair/Tony_Blair_0006.jpg", "Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "Colin_Powell/Colin_Powell_0040.jpg", "George_W_Bush/George_W_Bush_0016.jpg"],
+    ["Colin_Powell/Colin_Powell_0040.jpg", "Tony_Blair/Tony_Blair_0018.jpg", "George_W_Bush/George_W_Bush_0016.jpg", "Jennifer_Aniston/Jennifer_Aniston_0003.jpg"],
+    ["Jennifer_Aniston/Jennifer_Aniston_0003.jpg", "George_W_Bush/George_W_Bush_0016.jpg", "Tony_Blair/Tony_Blair_0032.jpg", "Colin_Powell/Colin_Powell_0049.jpg"],
 ];
 
 fn model_path(name: &str) -> PathBuf {
@@ -99,11 +108,16 @@ fn warned_about(source_name: &str) -> bool {
 
 /// Detects the face in a composite named `name` and checks the documented behaviour: the
 /// largest face is used, with a warning exactly when others are found. Returns whether others
-/// were counted and whether the chosen face's centre lies in `large_span`, normalised.
+/// were counted and whether the chosen face lies on the large photo, of horizontal span
+/// `large_span` (normalised). Such a face is centred in the span's middle half, because LFW's
+/// deep-funneled faces are centred. It is also narrower than 0.8 times the span, unlike a box
+/// around several faces.
 fn check_composite(verifier: &Verifier, canvas: &RgbImage, name: &str, large_span: (f32, f32)) -> (bool, bool) {
     let detection = block_on(verifier.detect(canvas, name)).unwrap_or_else(|error| panic!("{name}: {error}"));
     let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
-    let on_large = (large_span.0..large_span.1).contains(&centre);
+    let width = large_span.1 - large_span.0;
+    let middle = large_span.0 + width / 4.0..large_span.1 - width / 4.0;
+    let on_large = middle.contains(&centre) && detection.face_box.width() <= 0.8 * width;
     eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
     assert_eq!(warned_about(name), detection.others > 0, "{name}: a warning exactly when other faces are found");
     (detection.others > 0, on_large)
@@ -162,6 +176,51 @@ fn three_faces_use_largest() {
     // of 60 in `examples/several_faces.rs`.
     assert!(counted >= 3, "other faces were counted in only {counted} of {} composites", TRIPLES.len());
     assert!(largest >= 3, "the largest face was chosen in only {largest} of {} composites", TRIPLES.len());
+}
+
+/// Pastes `photos` on a mid-grey canvas of cells as large as the first photo, `columns` per
+/// row. The first photo fills cell `large_cell` at full size. The others, scaled by `scale`,
+/// are centred in the remaining cells in order. Returns the canvas and the first photo's
+/// horizontal span, normalised.
+fn tiled(photos: &[RgbImage], columns: u32, large_cell: u32, scale: f32) -> (RgbImage, (f32, f32)) {
+    let (cell_width, cell_height) = photos[0].dimensions();
+    let rows = (photos.len() as u32).div_ceil(columns);
+    let mut canvas = RgbImage::from_pixel(columns * cell_width, rows * cell_height, image::Rgb([128, 128, 128]));
+    let cells = (0..photos.len() as u32).filter(|&cell| cell != large_cell);
+    for (photo, cell) in photos.iter().zip(std::iter::once(large_cell).chain(cells)) {
+        let photo = if cell == large_cell { photo.clone() } else { imageops::resize(photo, (photo.width() as f32 * scale) as u32, (photo.height() as f32 * scale) as u32, imageops::FilterType::Triangle) };
+        let x = (cell % columns) * cell_width + (cell_width - photo.width().min(cell_width)) / 2;
+        let y = (cell / columns) * cell_height + (cell_height - photo.height().min(cell_height)) / 2;
+        imageops::replace(&mut canvas, &photo, i64::from(x), i64::from(y));
+    }
+    let left = (large_cell % columns) as f32 / columns as f32;
+    (canvas, (left, left + 1.0 / columns as f32))
+}
+
+#[test]
+fn four_faces_use_largest() {
+    let Some(data) = common::data_dir("four_faces_use_largest") else { return };
+    let verifier = shipped_verifier();
+    capture_warnings();
+    let (mut grid, mut row) = ((0, 0), (0, 0));
+    for names in QUADS {
+        let photos: Vec<RgbImage> = names.iter().map(|name| lfw(&data, name)).collect();
+        let (canvas, span) = tiled(&photos, 2, 0, SMALL_SCALE);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("2x2 grid of {}", names.join(", ")), span);
+        grid = (grid.0 + usize::from(others), grid.1 + usize::from(on_large));
+        let (canvas, span) = tiled(&photos, 4, 1, SMALL_SCALE);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("row of {}", names.join(", ")), span);
+        row = (row.0 + usize::from(others), row.1 + usize::from(on_large));
+    }
+    eprintln!("four faces: grid {grid:?}, row {row:?} (composites with others counted, with the largest chosen)");
+    // Measured with the shipped weights: others counted in 4 of 4 rows and 3 of 4 grids, the
+    // largest chosen in 4 and 2. In a 2x2 grid the whole image often gives one face-shaped box
+    // around several faces, which is then taken as the largest, so only the count is checked.
+    // Before the search split the part beside the first face, grids counted others in 1 and 2
+    // of 60 composites (`examples/several_faces.rs`).
+    assert!(row.0 >= 3, "row of four: others counted in only {} of {}", row.0, QUADS.len());
+    assert!(row.1 >= 3, "row of four: the largest face chosen in only {} of {}", row.1, QUADS.len());
+    assert!(grid.0 >= 2, "2x2 grid: others counted in only {} of {}", grid.0, QUADS.len());
 }
 
 #[test]

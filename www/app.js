@@ -173,7 +173,7 @@ async function enrollFiles(files) {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const result = await withApp((app) => app.enrollFile(bytes, file.name));
       $('enroll-gallery').append(thumbnail(result, file.name));
-      if (result.others > 0) addError('enroll-errors', file.name, `${result.others + 1} faces in this photo: enrolled the largest, shown above. Use a photo of one person if that is not the face you meant`);
+      if (result.others > 0) addError('enroll-errors', file.name, `Found ${result.others + 1} faces in this photo: enrolled the largest, shown above. Use a photo of one person if that is not the face you meant`);
       enrolledChanged(result.photos);
     } catch (error) { addError('enroll-errors', file.name, error); }
   }
@@ -393,7 +393,7 @@ async function addTuning(files, source) {
       const bytes = new Uint8Array(await file.arrayBuffer());
       const result = await withApp((app) => app.addTuningFile(bytes, file.name, person));
       $('tune-gallery').append(thumbnail(result, `${file.name} (person ${person + 1})`));
-      if (result.others > 0) addError('tune-errors', file.name, `${result.others + 1} faces in this photo: took the largest`);
+      if (result.others > 0) addError('tune-errors', file.name, `Found ${result.others + 1} faces in this photo: took the largest`);
     } catch (error) { addError('tune-errors', file.name, error); }
   }
   $('tune-status').textContent = source;
