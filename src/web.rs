@@ -67,30 +67,57 @@ fn check_threshold(threshold: f32) -> Result<(), JsError> {
     }
 }
 
-/// Decodes a photo file into 8-bit RGB, upright, with the browser's own image decoder.
+/// Maximum length, in pixels, of a photo's longer side as decoded in the page: longer photos are scaled to
+/// it. A face needs far fewer pixels, browsers limit the size of a canvas, and the photo's RGB
+/// copy in the wasm heap stays under 48 MiB.
+pub const MAX_BROWSER_SIDE: u32 = 4096;
+
+/// Decodes a photo file into 8-bit RGB, upright, with the browser's own image decoder, and
+/// scales it down to at most [`MAX_BROWSER_SIDE`] pixels a side.
 ///
 /// [`check_image`] reads the header in wasm first, so the file gets the same errors as with
 /// [`decode_image`](crate::preprocess::decode_image): an unknown format, a truncated or damaged
 /// JPEG, or more than [`MAX_PIXELS`](crate::preprocess::MAX_PIXELS) pixels, rejected before the
-/// browser allocates any. The browser then decodes the pixels: a decoder panic in wasm could
-/// not be caught and would stop this module until the page reloads, while the browser's
-/// decoder reports damaged data as a rejected promise. Embedded color profiles are ignored,
-/// as natively.
+/// browser allocates any. The browser then decodes the pixels, because a decoder panic in wasm
+/// could not be caught and would stop this module until the page reloads. The browser's
+/// decoder reports damaged data as a rejected promise instead. Embedded color profiles are
+/// ignored, as natively.
 ///
 /// # Errors
 /// The errors of [`check_image`], and [`SepfaceError::Decode`] when the browser cannot decode
-/// the pixels.
+/// the pixels or draw them on a canvas.
 pub async fn decode_file(bytes: &[u8], source_name: &str) -> crate::Result<RgbImage> {
     check_image(bytes, source_name)?;
-    let failed = |error: JsValue| {
-        let detail = error.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| error.as_string());
-        decode_error(source_name, format!("the browser could not decode the pixels ({}); the file is damaged", detail.unwrap_or_else(|| "no reason given".into())))
-    };
-    let bitmap = browser_bitmap(bytes).await.map_err(failed)?;
-    let pixels = bitmap_rgba(&bitmap);
+    let bitmap = browser_bitmap(bytes).await.map_err(|error| {
+        decode_error(source_name, format!("the browser could not decode the pixels ({}), so the file is damaged", js_detail(&error)))
+    })?;
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let pixels = bitmap_rgba(&bitmap, scaled_size(width, height));
     bitmap.close();
-    let (width, height, rgba) = pixels.map_err(failed)?;
-    rgb_from_rgba(&rgba, width, height)
+    let (size, rgba) = pixels.map_err(|error| {
+        decode_error(source_name, format!("the browser could not draw the {width}x{height} image on a canvas ({}); try a smaller photo", js_detail(&error)))
+    })?;
+    if size != (width, height) {
+        log::info!("{source_name}: {width}x{height} pixels scaled down to {}x{}", size.0, size.1);
+    }
+    rgb_from_rgba(&rgba, size.0, size.1)
+}
+
+/// Returns the message of a JS error, or the value itself when it is a string.
+fn js_detail(error: &JsValue) -> String {
+    let message = error.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).or_else(|| error.as_string());
+    message.unwrap_or_else(|| "no reason given".into())
+}
+
+/// Scales `width x height` down, keeping its shape, so that no side exceeds
+/// [`MAX_BROWSER_SIDE`]. A side never drops below 1 pixel.
+fn scaled_size(width: u32, height: u32) -> (u32, u32) {
+    let longest = u64::from(width.max(height));
+    if longest <= u64::from(MAX_BROWSER_SIDE) {
+        return (width, height);
+    }
+    let scale = |side: u32| ((u64::from(side) * u64::from(MAX_BROWSER_SIDE) + longest / 2) / longest).max(1) as u32;
+    (scale(width), scale(height))
 }
 
 /// Asks the browser to decode `bytes` into a bitmap, upright, with unpremultiplied alpha.
@@ -107,15 +134,16 @@ async fn browser_bitmap(bytes: &[u8]) -> Result<web_sys::ImageBitmap, JsValue> {
     wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
 }
 
-/// Draws a bitmap on an offscreen canvas and reads back its RGBA pixels.
-fn bitmap_rgba(bitmap: &web_sys::ImageBitmap) -> Result<(u32, u32, Vec<u8>), JsValue> {
-    let (width, height) = (bitmap.width(), bitmap.height());
-    let canvas = web_sys::OffscreenCanvas::new(width, height)?;
+/// Draws a bitmap at `size` on an offscreen canvas and reads back its RGBA pixels.
+fn bitmap_rgba(bitmap: &web_sys::ImageBitmap, size: (u32, u32)) -> Result<((u32, u32), Vec<u8>), JsValue> {
+    let (width, height) = (f64::from(size.0), f64::from(size.1));
+    let canvas = web_sys::OffscreenCanvas::new(size.0, size.1)?;
     let context = canvas.get_context("2d")?.ok_or_else(|| JsValue::from_str("the browser gave no 2D canvas"))?;
     let context: web_sys::OffscreenCanvasRenderingContext2d = context.dyn_into()?;
-    context.draw_image_with_image_bitmap(bitmap, 0.0, 0.0)?;
-    let pixels = context.get_image_data(0.0, 0.0, f64::from(width), f64::from(height))?;
-    Ok((width, height, pixels.data().0))
+    js_sys::Reflect::set(&context, &"imageSmoothingQuality".into(), &"high".into())?;
+    context.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, 0.0, 0.0, width, height)?;
+    let pixels = context.get_image_data(0.0, 0.0, width, height)?;
+    Ok((size, pixels.data().0))
 }
 
 /// Converts any displayable error into a `JsError`.

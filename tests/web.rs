@@ -11,7 +11,7 @@ use sepface::finetune::{FineTuneConfig, FineTuner};
 use sepface::model::{Detector, Embedder};
 use sepface::preprocess::decode_image;
 use sepface::verify::Verifier;
-use sepface::web::{App, decode_file};
+use sepface::web::{App, MAX_BROWSER_SIDE, decode_file};
 use sepface::weights::{self, Weights};
 use wasm_bindgen_test::*;
 
@@ -255,7 +255,7 @@ async fn browser_decoder_matches_the_image_crate() {
     let mut png = Vec::new();
     see_through.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).expect("encode");
     assert_eq!(decoder_difference(&png, "transparent.png").await, 0.0, "transparent.png");
-    // The two JPEG decoders round their inverse DCT and chroma upsampling differently.
+    // The two JPEG decoders may round their inverse DCT and chroma upsampling differently.
     let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
     for orientation in 1..=8u16 {
         let turned = common::with_exif_segment(&jpeg, &common::exif_orientation(orientation));
@@ -267,6 +267,22 @@ async fn browser_decoder_matches_the_image_crate() {
         wasm_bindgen_test::console_log!("{name}: mean absolute difference {difference:.3} of 255");
         assert!(difference < 2.0, "{name}: mean difference {difference}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn browser_scales_long_photos_down() {
+    // A smooth gradient, 6000x300 as stored, turned upright to 300x6000 by its EXIF orientation.
+    let stored = image::RgbImage::from_fn(6000, 300, |x, y| image::Rgb([(x * 255 / 5999) as u8, (y * 255 / 299) as u8, 128]));
+    let mut jpeg = Vec::new();
+    stored.write_to(&mut std::io::Cursor::new(&mut jpeg), image::ImageFormat::Jpeg).expect("encode");
+    let turned = common::with_exif_segment(&jpeg, &common::exif_orientation(6));
+    let scaled = decode_file(&turned, "long.jpg").await.expect("a long photo");
+    assert_eq!(scaled.dimensions(), (205, MAX_BROWSER_SIDE), "upright, longest side scaled to {MAX_BROWSER_SIDE}");
+    let native = decode_image(&turned, "long.jpg").expect("a long photo");
+    let expected = image::imageops::resize(&native, 205, MAX_BROWSER_SIDE, image::imageops::FilterType::Triangle);
+    let total: u64 = scaled.as_raw().iter().zip(expected.as_raw()).map(|(a, b)| u64::from(a.abs_diff(*b))).sum();
+    let difference = total as f64 / scaled.as_raw().len() as f64;
+    assert!(difference < 3.0, "the scaled photo differs from the native one resized by {difference} on average");
 }
 
 #[wasm_bindgen_test]
