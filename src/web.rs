@@ -67,9 +67,9 @@ fn check_threshold(threshold: f32) -> Result<(), JsError> {
     }
 }
 
-/// Maximum length, in pixels, of a photo's longer side as decoded in the page: longer photos are scaled to
-/// it. A face needs far fewer pixels, browsers limit the size of a canvas, and the photo's RGB
-/// copy in the wasm heap stays under 48 MiB.
+/// Maximum length, in pixels, of a photo's longer side as decoded in the page: longer photos
+/// are scaled to it. A face needs far fewer pixels, browsers limit the size of a canvas, and
+/// the photo's RGB copy in the wasm heap stays under 48 MiB.
 pub const MAX_BROWSER_SIDE: u32 = 4096;
 
 /// Decodes a photo file into 8-bit RGB, upright, with the browser's own image decoder, and
