@@ -81,7 +81,12 @@ fn checked_decoder<'a>(bytes: &'a [u8], source_name: &str) -> Result<impl ImageD
     limits.max_alloc = Some(MAX_PIXELS * 8);
     reader.limits(limits);
     let decoder = reader.into_decoder().map_err(|error| failed(error.to_string()))?;
-    let (width, height) = decoder.dimensions();
+    let (mut width, mut height) = decoder.dimensions();
+    // A GIF's first frame may reach past its logical screen, and a decoder may grow the image
+    // to the frame.
+    if let Some((right, bottom)) = bytes.starts_with(b"GIF").then(|| gif_first_frame(bytes)).flatten() {
+        (width, height) = (width.max(right), height.max(bottom));
+    }
     if width as u64 * height as u64 > MAX_PIXELS {
         return Err(SepfaceError::ImageTooLarge {
             source_name: source_name.to_string(),
@@ -91,6 +96,31 @@ fn checked_decoder<'a>(bytes: &'a [u8], source_name: &str) -> Result<impl ImageD
         });
     }
     Ok(decoder)
+}
+
+/// Returns how far a GIF's first frame reaches, right and down (its offset plus its size), or
+/// `None` when the file has no complete frame header.
+fn gif_first_frame(bytes: &[u8]) -> Option<(u32, u32)> {
+    let packed = *bytes.get(10)?;
+    let global_colors = if packed & 0x80 != 0 { 3 << ((packed & 7) + 1) } else { 0 };
+    let mut at = 13 + global_colors;
+    loop {
+        match *bytes.get(at)? {
+            // An extension: a label, then data sub-blocks, each led by its length, until length 0.
+            0x21 => {
+                at += 2;
+                while *bytes.get(at)? != 0 {
+                    at += 1 + usize::from(bytes[at]);
+                }
+                at += 1;
+            }
+            0x2C => {
+                let field = |k: usize| bytes.get(at + 1 + 2 * k..at + 3 + 2 * k).map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])));
+                return Some((field(0)? + field(2)?, field(1)? + field(3)?));
+            }
+            _ => return None,
+        }
+    }
 }
 
 /// Builds the error for an input named `source_name` that cannot be decoded, and why.
@@ -211,20 +241,23 @@ fn to_rgb(image: DynamicImage) -> RgbImage {
     })
 }
 
-/// Builds an RGB image from tightly packed RGBA bytes, such as a canvas's `ImageData`.
-pub fn rgb_from_rgba(rgba: &[u8], width: u32, height: u32) -> Result<RgbImage> {
-    let expected = width as usize * height as usize * 4;
-    if rgba.len() != expected || expected == 0 {
+/// Builds an RGB image from tightly packed RGBA bytes, such as a canvas's `ImageData`. Takes
+/// the bytes by value, so that a large frame is not copied once more.
+pub fn rgb_from_rgba(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbImage> {
+    // In 64 bits, because the product overflows a 32-bit usize on wasm32.
+    let expected = u64::from(width) * u64::from(height) * 4;
+    if rgba.len() as u64 != expected || expected == 0 {
         return Err(SepfaceError::ShapeMismatch {
             what: "RGBA frame".into(),
             expected: format!("{width}x{height}x4 = {expected} bytes, more than 0"),
             actual: format!("{} bytes", rgba.len()),
         });
     }
-    let buffer = RgbaImage::from_raw(width, height, rgba.to_vec()).ok_or_else(|| SepfaceError::ShapeMismatch {
+    let length = rgba.len();
+    let buffer = RgbaImage::from_raw(width, height, rgba).ok_or_else(|| SepfaceError::ShapeMismatch {
         what: "RGBA frame".into(),
         expected: format!("{expected} bytes"),
-        actual: format!("{} bytes", rgba.len()),
+        actual: format!("{length} bytes"),
     })?;
     Ok(to_rgb(DynamicImage::ImageRgba8(buffer)))
 }
@@ -441,8 +474,9 @@ mod tests {
 
     #[test]
     fn rgba_frame_length_is_checked() {
-        assert!(rgb_from_rgba(&[0; 15], 2, 2).is_err());
-        let frame = rgb_from_rgba(&[10, 20, 30, 255].repeat(4), 2, 2).expect("2x2 frame");
+        assert!(rgb_from_rgba(vec![0; 15], 2, 2).is_err());
+        assert!(rgb_from_rgba(vec![0; 16], 65536, 65536).is_err(), "a size whose byte count overflows 32 bits");
+        let frame = rgb_from_rgba([10, 20, 30, 255].repeat(4), 2, 2).expect("2x2 frame");
         assert_eq!(frame.get_pixel(1, 1).0, [10, 20, 30]);
     }
 }

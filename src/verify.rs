@@ -259,9 +259,7 @@ impl Verifier {
             return Ok(vec![found]);
         }
         let halves = search_windows(width, height).map(|half| within(&rest, &half));
-        let mut candidates = self.search_windows(image, &halves).await?;
-        candidates.push(found);
-        Ok(candidates)
+        self.search_windows(image, &halves).await
     }
 
     /// Runs the detector on the `window` crop of `image`. Returns its box in the image's

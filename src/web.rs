@@ -68,19 +68,20 @@ fn check_threshold(threshold: f32) -> Result<(), JsError> {
 }
 
 /// Maximum length, in pixels, of a photo's longer side as decoded in the page: longer photos
-/// are scaled to it. A face needs far fewer pixels, browsers limit the size of a canvas, and
-/// the photo's RGB copy in the wasm heap stays under 48 MiB.
+/// are scaled to it. A face needs far fewer pixels, and browsers limit the size of a canvas.
+/// The wasm heap then contains at most 64 MiB of RGBA and 48 MiB of RGB values for a photo.
 pub const MAX_BROWSER_SIDE: u32 = 4096;
 
 /// Decodes a photo file into 8-bit RGB, upright, with the browser's own image decoder, and
 /// scales it down to at most [`MAX_BROWSER_SIDE`] pixels a side.
 ///
-/// [`check_image`] reads the header in wasm first, so the file gets the same errors as with
-/// [`decode_image`](crate::preprocess::decode_image): an unknown format, a truncated or damaged
-/// JPEG, or more than [`MAX_PIXELS`](crate::preprocess::MAX_PIXELS) pixels, rejected before the
-/// browser allocates any. The browser then decodes the pixels, because a decoder panic in wasm
-/// could not be caught and would stop this module until the page reloads. The browser's
-/// decoder reports damaged data as a rejected promise instead. Embedded color profiles are
+/// [`check_image`] reads the header in wasm first, so the header faults get the same errors as
+/// with [`decode_image`](crate::preprocess::decode_image). These are an unknown format, a
+/// truncated JPEG or one whose scans do not match its frame, and more than
+/// [`MAX_PIXELS`](crate::preprocess::MAX_PIXELS) pixels. They are rejected before the browser
+/// allocates any pixels. The browser then decodes the pixels, because a decoder panic in wasm could not be
+/// caught and would stop this module until the page reloads. The browser's decoder either
+/// fails with an error or decodes what it can of damaged data. Embedded color profiles are
 /// ignored, as natively.
 ///
 /// # Errors
@@ -89,18 +90,20 @@ pub const MAX_BROWSER_SIDE: u32 = 4096;
 pub async fn decode_file(bytes: &[u8], source_name: &str) -> crate::Result<RgbImage> {
     check_image(bytes, source_name)?;
     let bitmap = browser_bitmap(bytes).await.map_err(|error| {
-        decode_error(source_name, format!("the browser could not decode the pixels ({}), so the file is damaged", js_detail(&error)))
+        let reason = format!("the browser could not decode the pixels ({}). The file is damaged, or this browser does not support its variant of the format", js_detail(&error));
+        decode_error(source_name, reason)
     })?;
     let (width, height) = (bitmap.width(), bitmap.height());
     let pixels = bitmap_rgba(&bitmap, scaled_size(width, height));
     bitmap.close();
     let (size, rgba) = pixels.map_err(|error| {
-        decode_error(source_name, format!("the browser could not draw the {width}x{height} image on a canvas ({}); try a smaller photo", js_detail(&error)))
+        let reason = format!("the browser could not draw the {width}x{height} image on an offscreen canvas ({}). Use a current browser", js_detail(&error));
+        decode_error(source_name, reason)
     })?;
     if size != (width, height) {
         log::info!("{source_name}: {width}x{height} pixels scaled down to {}x{}", size.0, size.1);
     }
-    rgb_from_rgba(&rgba, size.0, size.1)
+    rgb_from_rgba(rgba, size.0, size.1)
 }
 
 /// Returns the message of a JS error, or the value itself when it is a string.
@@ -122,16 +125,31 @@ fn scaled_size(width: u32, height: u32) -> (u32, u32) {
 
 /// Asks the browser to decode `bytes` into a bitmap, upright, with unpremultiplied alpha.
 async fn browser_bitmap(bytes: &[u8]) -> Result<web_sys::ImageBitmap, JsValue> {
-    use web_sys::{ColorSpaceConversion, ImageBitmapOptions, ImageOrientation, PremultiplyAlpha};
+    use wasm_bindgen_futures::JsFuture;
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts)?;
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("photo files can only be decoded on a page's main thread"))?;
+    let decode = |upright: bool| window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &bitmap_options(upright));
+    // NOTE: browsers that predate the "from-image" value reject it with a TypeError. The bitmap
+    // is then made with the browser's default orientation, which may ignore the EXIF one.
+    let bitmap = match JsFuture::from(decode(true)?).await {
+        Err(error) if error.is_instance_of::<js_sys::TypeError>() => JsFuture::from(decode(false)?).await?,
+        decoded => decoded?,
+    };
+    bitmap.dyn_into()
+}
+
+/// Builds the options of `createImageBitmap`: no color profile conversion, unpremultiplied
+/// alpha, and the EXIF orientation applied when `upright`.
+fn bitmap_options(upright: bool) -> web_sys::ImageBitmapOptions {
+    use web_sys::{ColorSpaceConversion, ImageBitmapOptions, ImageOrientation, PremultiplyAlpha};
     let options = ImageBitmapOptions::new();
-    options.set_image_orientation(ImageOrientation::FromImage);
+    if upright {
+        options.set_image_orientation(ImageOrientation::FromImage);
+    }
     options.set_premultiply_alpha(PremultiplyAlpha::None);
     options.set_color_space_conversion(ColorSpaceConversion::None);
-    let window = web_sys::window().ok_or_else(|| JsValue::from_str("photo files are decoded on the page, and this is not a page"))?;
-    let promise = window.create_image_bitmap_with_blob_and_image_bitmap_options(&blob, &options)?;
-    wasm_bindgen_futures::JsFuture::from(promise).await?.dyn_into()
+    options
 }
 
 /// Draws a bitmap at `size` on an offscreen canvas and reads back its RGBA pixels.
@@ -142,8 +160,10 @@ fn bitmap_rgba(bitmap: &web_sys::ImageBitmap, size: (u32, u32)) -> Result<((u32,
     let context: web_sys::OffscreenCanvasRenderingContext2d = context.dyn_into()?;
     js_sys::Reflect::set(&context, &"imageSmoothingQuality".into(), &"high".into())?;
     context.draw_image_with_image_bitmap_and_dw_and_dh(bitmap, 0.0, 0.0, width, height)?;
-    let pixels = context.get_image_data(0.0, 0.0, width, height)?;
-    Ok((size, pixels.data().0))
+    let pixels = context.get_image_data(0.0, 0.0, width, height)?.data().0;
+    // Frees the canvas's pixels now instead of at the next garbage collection.
+    canvas.set_width(0);
+    Ok((size, pixels))
 }
 
 /// Converts any displayable error into a `JsError`.
@@ -450,7 +470,7 @@ impl App {
     #[wasm_bindgen(js_name = detectFrame)]
     pub async fn detect_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
         self.recover()?;
-        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let frame = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
         let detection = self.verifier.detect(&frame, "camera frame").await;
         to_js(&self.settle(detection)?)
     }
@@ -461,7 +481,7 @@ impl App {
     #[wasm_bindgen(js_name = embedFrame)]
     pub async fn embed_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
         self.recover()?;
-        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let frame = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
         let face = embed_any_face(&self.verifier, &frame).await;
         to_js(&self.settle(face)?)
     }
@@ -476,7 +496,7 @@ impl App {
     /// Adds an RGBA camera frame to the enrollment.
     #[wasm_bindgen(js_name = enrollFrame)]
     pub async fn enroll_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
-        let image = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let image = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
         self.enroll_image(image, "camera capture".into()).await
     }
 
@@ -530,7 +550,7 @@ impl App {
     pub async fn verify_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32) -> Result<JsValue, JsError> {
         self.recover()?;
         let enrollment = self.enrollment.as_ref().ok_or_else(|| js_error("nobody is enrolled yet: add a photo first"))?;
-        let frame = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let frame = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
         let verification = self.verifier.verify(enrollment, &frame, "camera frame").await;
         to_js(&self.settle(verification)?)
     }
@@ -548,7 +568,7 @@ impl App {
     /// Adds an RGBA camera frame of person `person` to the fine-tuning set.
     #[wasm_bindgen(js_name = addTuningFrame)]
     pub async fn add_tuning_frame(&mut self, rgba: Vec<u8>, width: u32, height: u32, person: u32) -> Result<JsValue, JsError> {
-        let image = rgb_from_rgba(&rgba, width, height).map_err(js_error)?;
+        let image = rgb_from_rgba(rgba, width, height).map_err(js_error)?;
         self.add_tuning_image(image, "camera capture".into(), person).await
     }
 

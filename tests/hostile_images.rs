@@ -63,6 +63,21 @@ fn one_pixel_image_decodes() {
 }
 
 #[test]
+fn gif_frame_beyond_its_screen_is_rejected() {
+    // A GIF89a with a 10x10 logical screen, a comment extension, and a first frame of
+    // 60000x60000 pixels at offset (0, 0).
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&[10, 0, 10, 0, 0, 0, 0]);
+    gif.extend_from_slice(&[0x21, 0xfe, 3, b'h', b'i', b'!', 0]);
+    let side = 60000u16.to_le_bytes();
+    gif.extend_from_slice(&[0x2c, 0, 0, 0, 0, side[0], side[1], side[0], side[1], 0]);
+    gif.extend_from_slice(&[2, 2, 0x4c, 0x01, 0, 0x3b]);
+    let error = decode_image(&gif, "frame.gif").expect_err("too large");
+    assert!(matches!(error, SepfaceError::ImageTooLarge { width: 60000, height: 60000, .. }), "{error}");
+    assert!(error.to_string().contains("frame.gif"), "{error}");
+}
+
+#[test]
 fn decompression_bomb_is_rejected_before_allocation() {
     // A 70-byte PNG whose header claims 60000x60000 RGB pixels, with an empty zlib stream as
     // its only pixel data.

@@ -14,7 +14,7 @@ use image::{RgbImage, imageops};
 use pollster::block_on;
 use sepface::model::{Detector, Embedder};
 use sepface::weights::{self, Weights};
-use sepface::{SepfaceError, Verifier};
+use sepface::{FaceBox, SepfaceError, Verifier};
 
 /// Pairs of LFW photos of different people: the first is pasted large, the second small.
 const PAIRS: [(&str, &str); 6] = [
@@ -108,17 +108,16 @@ fn warned_about(source_name: &str) -> bool {
 
 /// Detects the face in a composite named `name` and checks the documented behaviour: the
 /// largest face is used, with a warning exactly when others are found. Returns whether others
-/// were counted and whether the chosen face lies on the large photo, of horizontal span
-/// `large_span` (normalised). Such a face is centred in the span's middle half, because LFW's
-/// deep-funneled faces are centred. It is also narrower than 0.8 times the span, unlike a box
-/// around several faces.
-fn check_composite(verifier: &Verifier, canvas: &RgbImage, name: &str, large_span: (f32, f32)) -> (bool, bool) {
+/// were counted and whether the chosen face lies on the large photo at `large` (normalised).
+/// Such a face is centred in the photo's middle half, because LFW's deep-funneled faces are
+/// centred. It is also narrower than 0.8 times the photo, unlike a box around several faces.
+fn check_composite(verifier: &Verifier, canvas: &RgbImage, name: &str, large: FaceBox) -> (bool, bool) {
     let detection = block_on(verifier.detect(canvas, name)).unwrap_or_else(|error| panic!("{name}: {error}"));
-    let centre = (detection.face_box.left + detection.face_box.right) / 2.0;
-    let width = large_span.1 - large_span.0;
-    let middle = large_span.0 + width / 4.0..large_span.1 - width / 4.0;
-    let on_large = middle.contains(&centre) && detection.face_box.width() <= 0.8 * width;
-    eprintln!("{name}: {} other face(s); chosen face centre at x = {centre:.3}, on the larger face: {on_large}", detection.others);
+    let face = detection.face_box;
+    let centre = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
+    let middle = large.expand(-0.25);
+    let on_large = (middle.left..middle.right).contains(&centre.0) && (middle.top..middle.bottom).contains(&centre.1) && face.width() <= 0.8 * large.width();
+    eprintln!("{name}: {} other face(s); chosen face centre at {centre:.3?}, on the larger face: {on_large}", detection.others);
     assert_eq!(warned_about(name), detection.others > 0, "{name}: a warning exactly when other faces are found");
     (detection.others > 0, on_large)
 }
@@ -132,8 +131,8 @@ fn several_faces_use_largest() {
     for (large, small) in PAIRS {
         let large_photo = lfw(&data, large);
         let canvas = side_by_side(&large_photo, &lfw(&data, small), SMALL_SCALE);
-        let span = (0.0, large_photo.width() as f32 / canvas.width() as f32);
-        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} beside {small}"), span);
+        let region = FaceBox::new(0.0, 0.0, large_photo.width() as f32 / canvas.width() as f32, large_photo.height() as f32 / canvas.height() as f32);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} beside {small}"), region);
         counted += usize::from(others);
         largest += usize::from(on_large);
     }
@@ -145,8 +144,8 @@ fn several_faces_use_largest() {
 }
 
 /// Puts `large` between `left` and `right`, each scaled by `scale` and centred vertically, on a
-/// mid-grey canvas. Returns the canvas and the large photo's horizontal span, normalised.
-fn between(large: &RgbImage, left: &RgbImage, right: &RgbImage, scale: f32) -> (RgbImage, (f32, f32)) {
+/// mid-grey canvas. Returns the canvas and the large photo's region, normalised.
+fn between(large: &RgbImage, left: &RgbImage, right: &RgbImage, scale: f32) -> (RgbImage, FaceBox) {
     let shrink = |photo: &RgbImage| imageops::resize(photo, (photo.width() as f32 * scale) as u32, (photo.height() as f32 * scale) as u32, imageops::FilterType::Triangle);
     let (left, right) = (shrink(left), shrink(right));
     let width = left.width() + large.width() + right.width();
@@ -155,8 +154,8 @@ fn between(large: &RgbImage, left: &RgbImage, right: &RgbImage, scale: f32) -> (
     imageops::replace(&mut canvas, &left, 0, i64::from(large.height().saturating_sub(left.height()) / 2));
     imageops::replace(&mut canvas, large, i64::from(left.width()), 0);
     imageops::replace(&mut canvas, &right, i64::from(left.width() + large.width()), i64::from(large.height().saturating_sub(right.height()) / 2));
-    let span = (left.width() as f32 / width as f32, (left.width() + large.width()) as f32 / width as f32);
-    (canvas, span)
+    let region = FaceBox::new(left.width() as f32 / width as f32, 0.0, (left.width() + large.width()) as f32 / width as f32, large.height() as f32 / height as f32);
+    (canvas, region)
 }
 
 #[test]
@@ -166,8 +165,8 @@ fn three_faces_use_largest() {
     capture_warnings();
     let (mut counted, mut largest) = (0, 0);
     for (large, left, right) in TRIPLES {
-        let (canvas, span) = between(&lfw(&data, large), &lfw(&data, left), &lfw(&data, right), SMALL_SCALE);
-        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} between {left} and {right}"), span);
+        let (canvas, region) = between(&lfw(&data, large), &lfw(&data, left), &lfw(&data, right), SMALL_SCALE);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("{large} between {left} and {right}"), region);
         counted += usize::from(others);
         largest += usize::from(on_large);
     }
@@ -181,8 +180,8 @@ fn three_faces_use_largest() {
 /// Pastes `photos` on a mid-grey canvas of cells as large as the first photo, `columns` per
 /// row. The first photo fills cell `large_cell` at full size. The others, scaled by `scale`,
 /// are centred in the remaining cells in order. Returns the canvas and the first photo's
-/// horizontal span, normalised.
-fn tiled(photos: &[RgbImage], columns: u32, large_cell: u32, scale: f32) -> (RgbImage, (f32, f32)) {
+/// region, normalised.
+fn tiled(photos: &[RgbImage], columns: u32, large_cell: u32, scale: f32) -> (RgbImage, FaceBox) {
     let (cell_width, cell_height) = photos[0].dimensions();
     let rows = (photos.len() as u32).div_ceil(columns);
     let mut canvas = RgbImage::from_pixel(columns * cell_width, rows * cell_height, image::Rgb([128, 128, 128]));
@@ -193,8 +192,9 @@ fn tiled(photos: &[RgbImage], columns: u32, large_cell: u32, scale: f32) -> (Rgb
         let y = (cell / columns) * cell_height + (cell_height - photo.height().min(cell_height)) / 2;
         imageops::replace(&mut canvas, &photo, i64::from(x), i64::from(y));
     }
-    let left = (large_cell % columns) as f32 / columns as f32;
-    (canvas, (left, left + 1.0 / columns as f32))
+    let (column, row) = ((large_cell % columns) as f32, (large_cell / columns) as f32);
+    let (columns, rows) = (columns as f32, rows as f32);
+    (canvas, FaceBox::new(column / columns, row / rows, (column + 1.0) / columns, (row + 1.0) / rows))
 }
 
 #[test]
@@ -205,11 +205,11 @@ fn four_faces_use_largest() {
     let (mut grid, mut row) = ((0, 0), (0, 0));
     for names in QUADS {
         let photos: Vec<RgbImage> = names.iter().map(|name| lfw(&data, name)).collect();
-        let (canvas, span) = tiled(&photos, 2, 0, SMALL_SCALE);
-        let (others, on_large) = check_composite(&verifier, &canvas, &format!("2x2 grid of {}", names.join(", ")), span);
+        let (canvas, region) = tiled(&photos, 2, 0, SMALL_SCALE);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("2x2 grid of {}", names.join(", ")), region);
         grid = (grid.0 + usize::from(others), grid.1 + usize::from(on_large));
-        let (canvas, span) = tiled(&photos, 4, 1, SMALL_SCALE);
-        let (others, on_large) = check_composite(&verifier, &canvas, &format!("row of {}", names.join(", ")), span);
+        let (canvas, region) = tiled(&photos, 4, 1, SMALL_SCALE);
+        let (others, on_large) = check_composite(&verifier, &canvas, &format!("row of {}", names.join(", ")), region);
         row = (row.0 + usize::from(others), row.1 + usize::from(on_large));
     }
     eprintln!("four faces: grid {grid:?}, row {row:?} (composites with others counted, with the largest chosen)");

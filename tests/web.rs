@@ -182,11 +182,13 @@ fn encoded(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
     bytes
 }
 
-/// Builds a 35-byte GIF whose header and only frame claim 60000x60000 pixels.
-fn gif_bomb() -> Vec<u8> {
+/// Builds a 35-byte GIF whose only frame claims 60000x60000 pixels, on a logical screen of
+/// `screen` pixels a side.
+fn gif_bomb(screen: u16) -> Vec<u8> {
     let side = 60000u16.to_le_bytes();
+    let screen = screen.to_le_bytes();
     let mut gif = b"GIF89a".to_vec();
-    gif.extend_from_slice(&[side[0], side[1], side[0], side[1], 0, 0, 0]);
+    gif.extend_from_slice(&[screen[0], screen[1], screen[0], screen[1], 0, 0, 0]);
     gif.extend_from_slice(&[0x2c, 0, 0, 0, 0, side[0], side[1], side[0], side[1], 0]);
     gif.extend_from_slice(&[2, 2, 0x4c, 0x01, 0, 0x3b]);
     gif
@@ -218,12 +220,13 @@ fn mixed_sampling_jpeg() -> Vec<u8> {
 async fn hostile_images_name_the_file() {
     let mut app = App::create(DETECTOR.to_vec(), EMBEDDER.to_vec(), "cpu".into()).await.expect("app");
     let jpeg = encoded(64, 48, image::ImageFormat::Jpeg);
-    let cases: [(&str, Vec<u8>, &str); 7] = [
+    let cases: [(&str, Vec<u8>, &str); 8] = [
         ("notes.jpg", b"not an image".to_vec(), "not a JPEG, PNG, WebP or GIF"),
         ("empty.jpg", Vec::new(), "empty"),
         ("cut.jpg", jpeg[..jpeg.len() / 2].to_vec(), "truncated"),
-        ("bomb.gif", gif_bomb(), "60000"),
-        ("mixed.jpg", mixed_sampling_jpeg(), "could not decode"),
+        ("bomb.gif", gif_bomb(60000), "60000"),
+        ("frame.gif", gif_bomb(10), "60000"),
+        ("mixed.jpg", mixed_sampling_jpeg(), "no scan codes it"),
         ("dot.png", encoded(1, 1, image::ImageFormat::Png), "no face"),
         ("broken.png", broken_pixels_png(), "browser could not decode"),
     ];
