@@ -99,7 +99,7 @@ fn checked_decoder<'a>(bytes: &'a [u8], source_name: &str) -> Result<impl ImageD
 }
 
 /// Returns how far a GIF's first frame reaches, right and down (its offset plus its size), or
-/// `None` when the file has no complete frame header.
+/// `None` when the file ends before the first frame's position and size.
 fn gif_first_frame(bytes: &[u8]) -> Option<(u32, u32)> {
     let packed = *bytes.get(10)?;
     let global_colors = if packed & 0x80 != 0 { 3 << ((packed & 7) + 1) } else { 0 };
@@ -470,6 +470,19 @@ mod tests {
         assert!(sharpness(&checkerboard) > 1000.0, "{}", sharpness(&checkerboard));
         assert!(sharpness(&blurred) < sharpness(&checkerboard) / 10.0);
         assert_eq!(sharpness(&flat), 0.0);
+    }
+
+    #[test]
+    fn gif_frame_extent_is_read_from_any_prefix() {
+        let mut gif = b"GIF89a\x0a\x00\x0a\x00\x80\x00\x00".to_vec();
+        gif.extend_from_slice(&[0; 6]);
+        gif.extend_from_slice(&[0x21, 0xf9, 4, 0, 0, 0, 0, 0]);
+        gif.extend_from_slice(&[0x2c, 1, 0, 2, 0, 30, 0, 40, 0, 0]);
+        assert_eq!(gif_first_frame(&gif), Some((31, 42)), "offset plus size");
+        // The frame's position and size end one byte before the data.
+        for length in 0..gif.len() - 1 {
+            assert_eq!(gif_first_frame(&gif[..length]), None, "{length}-byte prefix");
+        }
     }
 
     #[test]
