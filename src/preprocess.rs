@@ -479,7 +479,7 @@ mod tests {
         gif.extend_from_slice(&[0x21, 0xf9, 4, 0, 0, 0, 0, 0]);
         gif.extend_from_slice(&[0x2c, 1, 0, 2, 0, 30, 0, 40, 0, 0]);
         assert_eq!(gif_first_frame(&gif), Some((31, 42)), "offset plus size");
-        // The frame's position and size end one byte before the data.
+        // The frame's position and size end before the descriptor's last byte, its flags.
         for length in 0..gif.len() - 1 {
             assert_eq!(gif_first_frame(&gif[..length]), None, "{length}-byte prefix");
         }
