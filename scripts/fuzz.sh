@@ -3,7 +3,8 @@
 # Seed corpora are made here from the real files in the data folder ($SEPFACE_DATA or
 # ../shared/data) and are not committed. Each target runs for SECONDS (default 600); the last
 # libFuzzer status line of each run, with the execution count at the last input that added
-# coverage, is appended to fuzz/runs.log.
+# coverage, is appended to fuzz/runs.log. The full output of each run is kept in fuzz/logs/,
+# which `cargo run --release --features train --example fuzz_coverage` plots.
 #
 #   ./scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -42,7 +43,8 @@ seed() {
 for target in "${TARGETS[@]}"; do
   seed "$target"
   echo "== $target for ${SECONDS_PER_TARGET}s"
-  log=$(mktemp)
+  mkdir -p fuzz/logs
+  log=fuzz/logs/$target-$(date -u +%Y%m%dT%H%M%SZ).log
   options=(-max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=4096)
   # The words of the weights metadata and configs let mutations reach other valid configs.
   [ "$target" = weights ] && options+=(-dict=fuzz/weights.dict)
@@ -52,5 +54,4 @@ for target in "${TARGETS[@]}"; do
   last_new=$(grep -E '^#[0-9]+[[:space:]]+NEW' "$log" | tail -n 1 | cut -f 1 || true)
   crash=$(grep -E 'SUMMARY|crash-|panicked' "$log" | head -n 3 || true)
   printf '%s %s %ss: %s, last new coverage at %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "${last_new:-none}" "$crash" >> fuzz/runs.log
-  rm -f "$log"
 done
