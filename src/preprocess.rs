@@ -244,7 +244,7 @@ fn to_rgb(image: DynamicImage) -> RgbImage {
 /// Builds an RGB image from tightly packed RGBA bytes, such as a canvas's `ImageData`. Takes
 /// the bytes by value, so that a large frame is not copied once more.
 pub fn rgb_from_rgba(rgba: Vec<u8>, width: u32, height: u32) -> Result<RgbImage> {
-    // In 64 bits, because the product overflows a 32-bit usize on wasm32.
+    // In 64 bits, because the product can overflow a 32-bit usize on wasm32.
     let expected = u64::from(width) * u64::from(height) * 4;
     if rgba.len() as u64 != expected || expected == 0 {
         return Err(SepfaceError::ShapeMismatch {
