@@ -9,7 +9,7 @@
 //! cargo run --example several_faces -- [DATA_DIR] [COMPOSITES] [FIRST_PERSON]
 //! ```
 //!
-//! The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
+//! `COMPOSITES` 0 runs only the real photos. The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
 //! with the next ones taken (one, two or three), so another `FIRST_PERSON` gives
 //! other people.
 
@@ -21,6 +21,7 @@ use image::{RgbImage, imageops};
 use pollster::block_on;
 use sepface::Verifier;
 use sepface::boxes::FaceBox;
+use sepface::datasets::celeba::Celeba;
 use sepface::model::{Detector, Embedder};
 use sepface::preprocess::decode_image;
 use sepface::weights::{self, Weights};
@@ -149,7 +150,7 @@ fn main() -> Result<()> {
 
     // Two-face composites take `count + 1` photos, four-face ones two more.
     let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count + 3, first)?;
-    if photos.len() < 4 {
+    if count > 0 && photos.len() < 4 {
         bail!("found {} LFW photos from person {first} on; use a smaller FIRST_PERSON", photos.len());
     }
     for layout in [Layout::Right, Layout::Left, Layout::Below, Layout::BothSides, Layout::Grid, Layout::Row] {
@@ -183,5 +184,34 @@ fn main() -> Result<()> {
         }
     }
     println!("CUHK single faces: {found} of {total} found, {others} reported with another face");
+    celeba_photos(&verifier, &data.join("celeba"))
+}
+
+/// Runs the search on every CelebA photo and lists those reported with other faces. Where a
+/// photo has a labelled box, compares the whole image's box and the chosen box with it.
+fn celeba_photos(verifier: &Verifier, root: &Path) -> Result<()> {
+    let celeba = Celeba::open(root)?;
+    // Sums of IoU with the label, and counts of IoU >= 0.5: whole image, chosen face.
+    let (mut iou, mut matched, mut labelled, mut found) = ([0.0f32; 2], [0usize; 2], 0, 0);
+    let mut with_others = Vec::new();
+    for image in &celeba.images {
+        let photo = load(&image.path)?;
+        let Ok(detection) = block_on(verifier.detect(&photo, &image.name)) else { continue };
+        found += 1;
+        if detection.others > 0 {
+            with_others.push(image.name.as_str());
+        }
+        let Some([left, top, right, bottom]) = image.face else { continue };
+        let label = FaceBox::from_pixels(left, top, right, bottom, photo.width(), photo.height());
+        labelled += 1;
+        let pair = [block_on(verifier.locate(&photo))?.face_box.iou(&label), detection.face_box.iou(&label)];
+        for (k, value) in pair.into_iter().enumerate() {
+            iou[k] += value;
+            matched[k] += usize::from(value >= 0.5);
+        }
+    }
+    let mean = |sum: f32| sum / labelled.max(1) as f32;
+    println!("CelebA photos: a face found in {found} of {}, reported with other faces in {}: {}", celeba.images.len(), with_others.len(), with_others.join(", "));
+    println!("CelebA photos with a labelled box and a face found: {labelled}; mean IoU with the label {:.3} whole image, {:.3} chosen face; IoU >= 0.5 in {} and {}", mean(iou[0]), mean(iou[1]), matched[0], matched[1]);
     Ok(())
 }
