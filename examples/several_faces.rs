@@ -1,17 +1,18 @@
 //! Measures the several-faces search of the shipped detector on composites of LFW photos of
 //! different people. Two: the second shrunk and placed beside or below the first. Three: a
 //! large one between two shrunk ones. Four: a large one with three shrunk ones in a 2x2 grid
-//! or in a row. It also runs on CUHK test photos that show one face. It
-//! prints how often another face was counted, how often the largest face was chosen, and how
-//! often a single face was reported with others.
+//! or in a row. It also runs on CUHK test photos that show one face, and on all CelebA photos
+//! (real photos "in the wild", most of them upper-body portraits of one person). It prints how
+//! often another face was counted, how often the largest face was chosen, how often a photo was
+//! reported with others, and, where CelebA labels a box, how well the chosen box matches it.
 //!
 //! ```text
 //! cargo run --example several_faces -- [DATA_DIR] [COMPOSITES] [FIRST_PERSON]
 //! ```
 //!
-//! `COMPOSITES` 0 runs only the real photos. The composites pair every seventh LFW person, in name order from `FIRST_PERSON` (default 0),
-//! with the next ones taken (one, two or three), so another `FIRST_PERSON` gives
-//! other people.
+//! `COMPOSITES` 0 runs only the real photos. The composites pair every seventh LFW person, in
+//! name order from `FIRST_PERSON` (default 0), with the next ones taken (one, two or three), so
+//! another `FIRST_PERSON` gives other people.
 
 use std::path::{Path, PathBuf};
 
@@ -148,9 +149,18 @@ fn main() -> Result<()> {
     let embedder: Weights<Embedder> = weights::load_file(Path::new("models/embedder.bpk"), &device)?;
     let verifier = Verifier::new(detector, embedder, &device);
 
+    if count > 0 {
+        composites(&verifier, &data.join("lfw/lfw-deepfunneled"), count, first)?;
+    }
+    cuhk_photos(&verifier, &data.join("cuhk-facepoint"))?;
+    celeba_photos(&verifier, &data.join("celeba"))
+}
+
+/// Runs the search on `count` composites of each layout, from LFW person `first` on.
+fn composites(verifier: &Verifier, lfw: &Path, count: usize, first: usize) -> Result<()> {
     // Two-face composites take `count + 1` photos, four-face ones two more.
-    let photos = first_photos(&data.join("lfw/lfw-deepfunneled"), count + 3, first)?;
-    if count > 0 && photos.len() < 4 {
+    let photos = first_photos(lfw, count + 3, first)?;
+    if photos.len() < 4 {
         bail!("found {} LFW photos from person {first} on; use a smaller FIRST_PERSON", photos.len());
     }
     for layout in [Layout::Right, Layout::Left, Layout::Below, Layout::BothSides, Layout::Grid, Layout::Row] {
@@ -169,22 +179,26 @@ fn main() -> Result<()> {
             faces[detection.others.min(3)] += 1;
             larger += usize::from(on_large(&detection.face_box, region));
         }
-        let total = used.len() + 1 - layout.photos();
+        let total = (used.len() + 1).saturating_sub(layout.photos());
         println!("{layout:?}: another face counted in {counted} of {total}, largest face chosen in {larger}, no face in {no_face}, faces counted 1/2/3/4+: {faces:?}");
     }
+    Ok(())
+}
 
-    let list = std::fs::read_to_string(data.join("cuhk-facepoint/testImageList.txt"))?;
+/// Runs the search on the CUHK test photos of every tenth list line, which show one face each.
+fn cuhk_photos(verifier: &Verifier, root: &Path) -> Result<()> {
+    let list = std::fs::read_to_string(root.join("testImageList.txt"))?;
     let (mut found, mut others, mut total) = (0, 0, 0);
     for line in list.lines().step_by(10) {
         let name = line.split_whitespace().next().context("the CUHK test list has an empty line; use the dataset's testImageList.txt")?.replace('\\', "/");
         total += 1;
-        if let Ok(detection) = block_on(verifier.detect(&load(&data.join("cuhk-facepoint").join(&name))?, &name)) {
+        if let Ok(detection) = block_on(verifier.detect(&load(&root.join(&name))?, &name)) {
             found += 1;
             others += usize::from(detection.others > 0);
         }
     }
     println!("CUHK single faces: {found} of {total} found, {others} reported with another face");
-    celeba_photos(&verifier, &data.join("celeba"))
+    Ok(())
 }
 
 /// Runs the search on every CelebA photo and lists those reported with other faces. Where a
