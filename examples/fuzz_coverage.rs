@@ -8,7 +8,8 @@
 //!
 //! Each log becomes one line, labelled with its file name: the edges covered (`cov:`) at each
 //! status line libFuzzer printed from the end of loading the corpus (its INITED line) on,
-//! against the execution count at that line.
+//! against the execution count at that line. For each log it also prints how many edges the
+//! last quarter of the executions added.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,17 @@ fn coverage_points(log: &Path) -> Result<Vec<(f64, f64)>> {
     Ok(points)
 }
 
+/// Returns the edges added in the last quarter of a run's executions, and their share of the
+/// edges at its end, in percent: the measure of a plateau in FUZZING.md.
+fn last_quarter_gain(points: &[(f64, f64)]) -> (f64, f64) {
+    let (end, edges) = points[points.len() - 1];
+    let (first, _) = points[0];
+    let from = first + 0.75 * (end - first);
+    // Edges covered at the last status line before the last quarter began.
+    let before = points.iter().take_while(|(executions, _)| *executions <= from).last().map_or(points[0].1, |point| point.1);
+    (edges - before, 100.0 * (edges - before) / edges.max(1.0))
+}
+
 fn main() -> Result<()> {
     let arguments: Vec<String> = std::env::args().skip(1).collect();
     let [output, title, logs @ ..] = arguments.as_slice() else {
@@ -46,7 +58,14 @@ fn main() -> Result<()> {
     for log in logs.iter().map(PathBuf::from) {
         let points = coverage_points(&log)?;
         let last = points[points.len() - 1];
-        println!("{}: {} status lines, last at {} executions with {} edges", log.display(), points.len(), last.0, last.1);
+        let (gained, share) = last_quarter_gain(&points);
+        println!(
+            "{}: {} status lines, last at {} executions with {} edges; the last quarter of the executions added {gained} edges ({share:.2}%)",
+            log.display(),
+            points.len(),
+            last.0,
+            last.1
+        );
         let label = log.file_name().map_or_else(|| log.display().to_string(), |name| name.to_string_lossy().into_owned());
         series.push((label, points));
     }
