@@ -53,6 +53,11 @@ impl FaceBox {
         (self.bottom - self.top).max(0.0)
     }
 
+    /// Returns the centre `(x, y)`, as fractions of the image width and height.
+    pub fn centre(&self) -> (f32, f32) {
+        ((self.left + self.right) / 2.0, (self.top + self.bottom) / 2.0)
+    }
+
     /// Area as a fraction of the image area.
     pub fn area(&self) -> f32 {
         self.width() * self.height()

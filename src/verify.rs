@@ -201,7 +201,7 @@ impl Verifier {
     /// a row, each half cuts one.
     /// Boxes that a crop's inner edge cuts are dropped, and boxes of the same face are merged.
     /// Where several faces remain, each is measured again on a crop around it, so that their
-    /// sizes compare; boxes on the body below a face are dropped, and the rest merged again.
+    /// sizes compare. Boxes on the body below a face are dropped, and the rest merged again.
     ///
     /// # Errors
     /// Those of [`detect`](Self::detect), for the whole image, when no face is found.
@@ -476,8 +476,8 @@ const MAX_SQUARE_WINDOWS: usize = 12;
 const BESIDE_MARGIN: f32 = 0.25;
 
 /// Smallest presence probability for a box on another face's body to count as a face. Chest
-/// boxes in CelebA portraits mostly score under it; small faces placed below a photo mostly
-/// score over it.
+/// boxes in CelebA portraits mostly score under it, while small faces placed below a photo
+/// mostly score over it.
 const BODY_MIN_PRESENCE: f32 = 0.99;
 
 /// Margin around a face, as a fraction of its box, of the crop it is measured again on.
@@ -557,8 +557,7 @@ fn face_shaped(face: &FaceBox, image: &RgbImage) -> bool {
 /// counted as faces or taken for the largest. Boxes come back from the top of the image down.
 fn without_bodies(mut faces: Vec<FaceDetection>) -> Vec<FaceDetection> {
     // Top down, and against accepted faces only: a dropped box has no body zone of its own.
-    let centre_y = |face: &FaceDetection| face.face_box.top + face.face_box.bottom;
-    faces.sort_by(|a, b| centre_y(a).total_cmp(&centre_y(b)));
+    faces.sort_by(|a, b| a.face_box.centre().1.total_cmp(&b.face_box.centre().1));
     let mut accepted: Vec<FaceDetection> = Vec::with_capacity(faces.len());
     for candidate in faces {
         if !accepted.iter().any(|face| on_body_of(&candidate, face)) {
@@ -572,7 +571,7 @@ fn without_bodies(mut faces: Vec<FaceDetection>) -> Vec<FaceDetection> {
 /// Without presence probabilities (a detector without that output), only a larger box counts.
 fn on_body_of(candidate: &FaceDetection, face: &FaceDetection) -> bool {
     let (found, above) = (&candidate.face_box, &face.face_box);
-    let (x, y) = ((found.left + found.right) / 2.0, (found.top + found.bottom) / 2.0);
+    let (x, y) = found.centre();
     let half_width = above.width() / 2.0;
     let below = y > above.bottom && (above.left - half_width..=above.right + half_width).contains(&x);
     let unsure = candidate.presence.is_some_and(|p| p < BODY_MIN_PRESENCE);
@@ -592,7 +591,7 @@ fn distinct_faces(candidates: impl IntoIterator<Item = FaceDetection>) -> Vec<Fa
 
 /// Returns whether `outer` contains the centre of `inner`.
 fn contains_centre(outer: &FaceBox, inner: &FaceBox) -> bool {
-    let (x, y) = ((inner.left + inner.right) / 2.0, (inner.top + inner.bottom) / 2.0);
+    let (x, y) = inner.centre();
     (outer.left..=outer.right).contains(&x) && (outer.top..=outer.bottom).contains(&y)
 }
 

@@ -294,7 +294,7 @@ fn portraits_use_the_face_not_the_chest() {
         let detection = block_on(verifier.detect(&photo, &image.name)).expect("a face in the portrait");
         let [left, top, right, bottom] = image.face.expect("a labelled face");
         let label = FaceBox::from_pixels(left, top, right, bottom, photo.width(), photo.height());
-        let (x, y) = ((detection.face_box.left + detection.face_box.right) / 2.0, (detection.face_box.top + detection.face_box.bottom) / 2.0);
+        let (x, y) = detection.face_box.centre();
         let inside = (label.left..=label.right).contains(&x) && (label.top..=label.bottom).contains(&y);
         assert!(inside, "{}: the chosen box {:?} is not on the labelled face {label:?}", image.name, detection.face_box);
     }
