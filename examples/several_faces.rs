@@ -116,7 +116,7 @@ fn compose(large: &RgbImage, small: &[RgbImage], layout: Layout) -> (RgbImage, [
 fn on_large(face: &FaceBox, region: [f32; 4]) -> bool {
     let (width, height) = (region[2] - region[0], region[3] - region[1]);
     let middle = |at: f32, start: f32, size: f32| (start + size / 4.0..=start + 3.0 * size / 4.0).contains(&at);
-    let (x, y) = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
+    let (x, y) = face.centre();
     middle(x, region[0], width) && middle(y, region[1], height) && face.width() <= 0.8 * width
 }
 

@@ -115,7 +115,7 @@ fn warned_about(source_name: &str) -> bool {
 fn check_composite(verifier: &Verifier, canvas: &RgbImage, name: &str, large: FaceBox) -> (bool, bool) {
     let detection = block_on(verifier.detect(canvas, name)).unwrap_or_else(|error| panic!("{name}: {error}"));
     let face = detection.face_box;
-    let centre = ((face.left + face.right) / 2.0, (face.top + face.bottom) / 2.0);
+    let centre = face.centre();
     let middle = large.expand(-0.25);
     let on_large = (middle.left..middle.right).contains(&centre.0) && (middle.top..middle.bottom).contains(&centre.1) && face.width() <= 0.8 * large.width();
     eprintln!("{name}: {} other face(s); chosen face centre at {centre:.3?}, on the larger face: {on_large}", detection.others);
