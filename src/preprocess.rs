@@ -485,6 +485,36 @@ mod tests {
         }
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn decoder_panic_becomes_an_error() {
+        /// A decoder that panics while reading pixels, as zune-jpeg 0.5.15 does on some malformed
+        /// JPEGs. The files that fuzzing found no longer get this far: `check_jpeg` rejects them.
+        struct PanickingDecoder;
+
+        impl ImageDecoder for PanickingDecoder {
+            fn dimensions(&self) -> (u32, u32) {
+                (2, 2)
+            }
+
+            fn color_type(&self) -> image::ColorType {
+                image::ColorType::Rgb8
+            }
+
+            fn read_image(self, _buffer: &mut [u8]) -> image::ImageResult<()> {
+                panic!("index out of bounds in the inverse DCT")
+            }
+
+            fn read_image_boxed(self: Box<Self>, buffer: &mut [u8]) -> image::ImageResult<()> {
+                (*self).read_image(buffer)
+            }
+        }
+
+        let reason = decode_pixels(PanickingDecoder).expect_err("the panic is caught");
+        assert!(reason.contains("index out of bounds in the inverse DCT"), "{reason}");
+        assert!(reason.contains("the file is damaged"), "{reason}");
+    }
+
     #[test]
     fn rgba_frame_length_is_checked() {
         assert!(rgb_from_rgba(vec![0; 15], 2, 2).is_err());
