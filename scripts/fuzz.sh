@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the parsers and decoders with cargo-fuzz (libFuzzer) on the nightly toolchain.
 # Seed corpora are made here from the real files in the data folder ($SEPFACE_DATA or
-# ../shared/data) and are not committed. Each target runs for SECONDS (default 600); the last
-# libFuzzer status line of each run, with the execution count at the last input that added
-# coverage, is appended to fuzz/runs.log. The full output of each run is kept in fuzz/logs/,
-# which `cargo run --release --features train --example fuzz_coverage` plots.
+# ../shared/data) and are not committed. Each target runs for SECONDS (default 600). Each run
+# appends to fuzz/runs.log libFuzzer's DONE line, the execution count of its last NEW line (the
+# last input that added a feature) and any crash lines. The full output of each run is kept in
+# fuzz/logs/, which `cargo run --release --features train --example fuzz_coverage` plots.
 #
 #   ./scripts/fuzz.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -50,8 +50,8 @@ for target in "${TARGETS[@]}"; do
   [ "$target" = weights ] && options+=(-dict=fuzz/weights.dict)
   cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- "${options[@]}" 2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(pulse|DONE|NEW)' | tail -n 1 || true
   status=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | tr '\t' ' ' || true)
-  # Executions at the last input that added coverage: far below the total means a plateau.
+  # Executions at the last input that added a feature (a new edge or edge hit count).
   last_new=$(grep -E '^#[0-9]+[[:space:]]+NEW' "$log" | tail -n 1 | cut -f 1 || true)
   crash=$(grep -E 'SUMMARY|crash-|panicked' "$log" | head -n 3 || true)
-  printf '%s %s %ss: %s, last new coverage at %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "${last_new:-none}" "$crash" >> fuzz/runs.log
+  printf '%s %s %ss: %s, last new input at %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "${last_new:-none}" "$crash" >> fuzz/runs.log
 done
