@@ -50,7 +50,8 @@ for target in "${TARGETS[@]}"; do
   [ "$target" = weights ] && options+=(-dict=fuzz/weights.dict)
   cargo +nightly fuzz run "$target" "fuzz/corpus/$target" -- "${options[@]}" 2>&1 | tee "$log" | grep -E '^#[0-9]+[[:space:]]+(pulse|DONE|NEW)' | tail -n 1 || true
   status=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1 | tr '\t' ' ' || true)
-  # Executions at the last input that added a feature (a new edge or edge hit count).
+  # Executions at the last input that added a feature (a new edge, or a new hit-count range
+  # of a known edge).
   last_new=$(grep -E '^#[0-9]+[[:space:]]+NEW' "$log" | tail -n 1 | cut -f 1 || true)
   crash=$(grep -E 'SUMMARY|crash-|panicked' "$log" | head -n 3 || true)
   printf '%s %s %ss: %s, last new input at %s %s\n' "$(date -u +%FT%TZ)" "$target" "$SECONDS_PER_TARGET" "${status:-no DONE line}" "${last_new:-none}" "$crash" >> fuzz/runs.log

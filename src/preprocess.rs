@@ -489,7 +489,8 @@ mod tests {
     #[test]
     fn decoder_panic_becomes_an_error() {
         /// A decoder that panics while reading pixels, as zune-jpeg 0.5.15 does on some malformed
-        /// JPEGs. The files that fuzzing found no longer get this far: `check_jpeg` rejects them.
+        /// JPEGs. The files that fuzzing found no longer get this far, because `check_jpeg`
+        /// rejects them first.
         struct PanickingDecoder;
 
         impl ImageDecoder for PanickingDecoder {
